@@ -23,6 +23,9 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 TSU_GARBAGE_CSV = SHARED_DIR / "datasets" / "tsu-garbage" / "tsu_gomi_bunbetsu.csv"
 POSTGRES_URL = os.environ.get("MADOGUCHI_TEST_POSTGRES_URL")
 
+# Real Rasa and action servers (`bot_stack`), started once per session for bot and widget tests.
+pytest_plugins = ["tests.servers"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -92,7 +95,9 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
 
 def _use(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MADOGUCHI_DATABASE_URL", url)
+    # get_engine(None) is cached per process: without this a later test reuses an earlier store.
     get_settings.cache_clear()
+    db.get_engine.cache_clear()
     return url
 
 
@@ -101,6 +106,7 @@ def use_store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """``store_url`` made the default database for settings, CLI commands and services."""
     yield _use(store_url, monkeypatch)
     get_settings.cache_clear()
+    db.get_engine.cache_clear()
 
 
 @pytest.fixture
@@ -108,3 +114,4 @@ def use_sqlite(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     """``sqlite_url`` made the default database."""
     yield _use(sqlite_url, monkeypatch)
     get_settings.cache_clear()
+    db.get_engine.cache_clear()
