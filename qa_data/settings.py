@@ -44,13 +44,32 @@ class Retrieval(BaseModel):
     top_k: int = 5
     candidates_k: int = 4
     # Decision thresholds and fusion weights; `madoguchi retune` may store tuned values in the
-    # database, which then take precedence over these.
-    answer_threshold: float = 0.5
+    # database, which then take precedence over these. Chosen on the development set (see
+    # nlu/README.md): scores are query-normalised, so they carry over to larger FAQs.
+    answer_threshold: float = 0.6
     answer_margin: float = 0.1
-    no_match_threshold: float = 0.2
+    no_match_threshold: float = 0.25
     dense_weight: float = 0.5
     synonyms_file: str | None = None
     refresh_interval_seconds: float = 0.5
+    # Lexical ranker (nlu/retrieval/index.py). Field weights: question (best phrasing),
+    # keywords, category, answer. Feature weights by kind: w word, s SudachiDict synonym group,
+    # u staff/file synonym group, c character bigram, y reading trigram, k single kanji.
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    field_weights: dict[str, float] = Field(
+        default_factory=lambda: {"question": 1.0, "keywords": 0.5, "category": 0.2, "answer": 1.0}
+    )
+    feature_weights: dict[str, float] = Field(
+        default_factory=lambda: {"w": 1.0, "s": 1.0, "u": 1.0, "c": 0.25, "y": 0.5, "k": 0.5}
+    )
+    answer_ngrams: bool = True
+    rerank_depth: int = 50
+    coverage_exponent: float = 0.25
+    context_weight: float = 0.4
+    # Dense ranker: cosine below dense_floor counts as 0; dense_candidates passages are read.
+    dense_floor: float = 0.3
+    dense_candidates: int = 100
 
 
 class Ports(BaseModel):
@@ -73,7 +92,7 @@ class WidgetColors(BaseModel):
 
 
 class WidgetLook(BaseModel):
-    """The widget's defaults; the console's settings page overrides them (``AppSetting("widget")``)."""
+    """Widget defaults; the console's settings page overrides them (``AppSetting("widget")``)."""
 
     title: str = "みどり市 AIよくある質問案内"
     character_name: str = "みどりん"

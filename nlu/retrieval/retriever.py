@@ -1,0 +1,433 @@
+"""The public search API: :class:`Retriever`.
+
+One ``Retriever`` per process serves every thread. It builds its index from the store on first
+use, then checks a cheap change marker at most every ``refresh_interval_seconds`` and re-analyses
+only the entries whose version changed (synonym edits re-use the cached analyses), so staff
+edits show in search within about a second with no restart. Searches in other threads keep
+using the previous index while a rebuild runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlu.normalizer import JapaneseNormalizer, dictionary_version, get_normalizer
+from nlu.retrieval.config import RetrievalConfig
+from nlu.retrieval.decision import Thresholds, decide
+from nlu.retrieval.documents import EntryRecord
+from nlu.retrieval.features import TextAnalysis, analyze, query_weights, with_synonyms
+from nlu.retrieval.fusion import calibrate_dense, fuse
+from nlu.retrieval.index import EntryFeatures, IndexParams, LexicalIndex
+from nlu.retrieval.types import Hit, SearchResult
+from nlu.synonyms import SynonymGroupDef, SynonymSet, read_sudachi_synonyms
+
+log = logging.getLogger("nlu.retrieval")
+
+
+@dataclass
+class _Cached:
+    key: tuple[Any, ...]
+    record: EntryRecord
+    phrasings: list[TextAnalysis]
+    fields: dict[str, TextAnalysis]
+    vectors: np.ndarray | None = None  # dense passage vectors, when a model is loaded
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    records: list[EntryRecord]
+    lexical: LexicalIndex
+    published: np.ndarray
+    synonyms: SynonymSet
+    config: RetrievalConfig
+    marker: tuple[Any, ...]
+    meta: tuple[str, str]
+    built_at: float
+    build_seconds: float
+    dense: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _phrasing_rows(rows: list[Sequence[str]]) -> list[Sequence[str]]:
+    """Each phrasing, plus all of them together when there are several: a question may combine
+    words that the entry spreads over its question and an alternate."""
+    if len(rows) < 2:
+        return rows
+    return [*rows, tuple(f for row in rows for f in row)]
+
+
+class Retriever:
+    """Search over the store's QA entries. Thread-safe."""
+
+    def __init__(
+        self,
+        config: RetrievalConfig | None = None,
+        url: str | None = None,
+        normalizer: JapaneseNormalizer | None = None,
+    ) -> None:
+        self.config = config or RetrievalConfig()
+        self.url = url
+        self._normalizer = normalizer
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        self._cache: dict[int, _Cached] = {}
+        self._last_check = 0.0
+        self._encoder = None
+        self._encoder_tried = False
+        self._warning: str | None = None
+        self._lexical_notice_logged = False
+        self._refresh_failed = False
+        self._file_groups: tuple[Any, list[SynonymGroupDef]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any = None, url: str | None = None) -> Retriever:
+        """A retriever configured from ``qa_data.settings`` (or the given settings object),
+        reading the store at ``url`` (default: the settings' database)."""
+        if settings is None:
+            from qa_data.settings import get_settings
+
+            settings = get_settings()
+        if url is None and hasattr(settings, "resolved_database_url"):
+            url = settings.resolved_database_url
+        return cls(RetrievalConfig.from_settings(settings), url=url)
+
+    # -- helpers ----------------------------------------------------------------------------
+    @property
+    def normalizer(self) -> JapaneseNormalizer:
+        if self._normalizer is None:
+            self._normalizer = get_normalizer()
+        return self._normalizer
+
+    def _session(self):
+        from qa_data.db import session_scope
+
+        return session_scope(self.url)
+
+    def _meta(self) -> tuple[str, str]:
+        return (dictionary_version(), self.config.embedding_model or "")
+
+    # -- dense model --------------------------------------------------------------------------
+    def _get_encoder(self):
+        if self._encoder is not None or self._encoder_tried:
+            return self._encoder
+        self._encoder_tried = True
+        name = self.config.embedding_model
+        if not name:
+            if not self._lexical_notice_logged:
+                log.info("埋め込みモデルが設定されていないため、語彙検索のみで動作します。")
+                self._lexical_notice_logged = True
+            return None
+        from nlu.retrieval.dense import DenseEncoder, ModelUnavailable
+
+        try:
+            started = time.perf_counter()
+            self._encoder = DenseEncoder(
+                name,
+                allow_download=self.config.allow_download,
+                query_prefix=self.config.query_prefix,
+                passage_prefix=self.config.passage_prefix,
+            )
+            log.info(
+                "埋め込みモデル %s を読み込みました（%.1f 秒）。",
+                name,
+                time.perf_counter() - started,
+            )
+        except ModelUnavailable as error:
+            self._warning = (
+                f"埋め込みモデル「{name}」を読み込めなかったため、語彙検索のみで動作します"
+                f"（{error}）。"
+            )
+            log.warning(self._warning)
+        return self._encoder
+
+    # -- building -----------------------------------------------------------------------------
+    def _synonym_groups(self, store_groups: list[SynonymGroupDef]) -> SynonymSet:
+        groups = list(store_groups)
+        path = self.config.synonyms_file
+        if path:
+            p = Path(path)
+            if not p.is_absolute():
+                from nlu.retrieval.config import PROJECT_ROOT
+
+                p = PROJECT_ROOT / p
+            try:
+                stamp = (str(p), p.stat().st_mtime_ns)
+                if self._file_groups is None or self._file_groups[0] != stamp:
+                    self._file_groups = (stamp, read_sudachi_synonyms(p))
+                groups.extend(self._file_groups[1])
+            except OSError as error:
+                if self._file_groups is None or self._file_groups[0] != ("missing", str(p)):
+                    log.warning("同義語ファイル %s を読み込めません: %s", p, error)
+                    self._file_groups = (("missing", str(p)), [])
+        return SynonymSet(groups, self.normalizer)
+
+    def _analyse(self, record: EntryRecord, key: tuple[Any, ...]) -> _Cached:
+        n = self.normalizer
+        phrasings = [analyze(n, record.question)]
+        phrasings.extend(analyze(n, a) for a in record.alternates)
+        fields = {
+            "keywords": analyze(n, " ".join(record.keywords)),
+            "category": analyze(n, record.category),
+            "answer": analyze(n, record.answer_text, ngrams=self.config.answer_ngrams),
+        }
+        return _Cached(key=key, record=record, phrasings=phrasings, fields=fields)
+
+    def _passages(self, record: EntryRecord) -> list[str]:
+        out = [record.question, *record.alternates]
+        if record.answer_text:
+            out.append(f"{record.question} {record.answer_text[:200]}")
+        return out
+
+    def refresh(self, force: bool = False) -> None:
+        """Check the store now (normally automatic) and rebuild what changed."""
+        with self._lock:
+            self._refresh_locked(force=force)
+
+    def _refresh_locked(self, force: bool = False) -> None:
+        from nlu.retrieval.documents import (
+            change_marker,
+            entry_versions,
+            load_entries,
+            tuned_settings,
+        )
+        from nlu.synonyms import load_store_groups
+
+        self._last_check = time.monotonic()
+        meta = self._meta()
+        with self._session() as session:
+            marker = change_marker(session)
+            snap = self._snapshot
+            if not force and snap is not None and snap.marker == marker and snap.meta == meta:
+                return
+            started = time.perf_counter()
+            if snap is not None and snap.meta != meta:
+                self._cache.clear()
+            versions = entry_versions(session)
+            changed = [
+                pk
+                for pk, key in versions.items()
+                if pk not in self._cache or self._cache[pk].key != key
+            ]
+            records = load_entries(session, changed) if changed else []
+            store_groups = load_store_groups(session)
+            tuned = tuned_settings(session)
+        for pk in list(self._cache):
+            if pk not in versions:
+                del self._cache[pk]
+        for record in records:
+            self._cache[record.pk] = self._analyse(record, versions.get(record.pk))
+        config = self.config.with_overrides(tuned)
+        synonyms = self._synonym_groups(store_groups)
+        cached = [self._cache[pk] for pk in sorted(self._cache)]
+        entries = [
+            EntryFeatures(
+                phrasings=_phrasing_rows([with_synonyms(a, synonyms) for a in c.phrasings]),
+                fields={k: with_synonyms(a, synonyms) for k, a in c.fields.items()},
+            )
+            for c in cached
+        ]
+        params = IndexParams(k1=config.bm25_k1, b=config.bm25_b, field_weights=config.field_weights)
+        lexical = LexicalIndex(entries, params)
+        dense = self._build_dense(cached)
+        recs = [c.record for c in cached]
+        published = np.fromiter((r.published for r in recs), dtype=bool, count=len(recs))
+        seconds = time.perf_counter() - started
+        self._snapshot = _Snapshot(
+            records=recs,
+            lexical=lexical,
+            published=published,
+            synonyms=synonyms,
+            config=config,
+            marker=marker,
+            meta=meta,
+            built_at=time.time(),
+            build_seconds=seconds,
+            dense=dense,
+            info={"reanalysed": len(records)},
+        )
+        log.debug(
+            "index rebuilt: %d entries (%d re-analysed) in %.3f s", len(recs), len(records), seconds
+        )
+
+    def _build_dense(self, cached: Sequence[_Cached]):
+        encoder = self._get_encoder()
+        if encoder is None:
+            return None
+        from nlu.retrieval.dense import DenseIndex
+
+        todo = [c for c in cached if c.vectors is None]
+        if todo:
+            texts: list[str] = []
+            counts: list[int] = []
+            for c in todo:
+                passages = self._passages(c.record)
+                texts.extend(passages)
+                counts.append(len(passages))
+            vectors = encoder.encode_passages(texts) if texts else np.zeros((0, encoder.dimension))
+            pos = 0
+            for c, count in zip(todo, counts, strict=True):
+                c.vectors = vectors[pos : pos + count]
+                pos += count
+        if not cached:
+            return DenseIndex(np.zeros((0, encoder.dimension), np.float32), np.zeros(0), 0)
+        all_vectors = np.vstack([c.vectors for c in cached])
+        owner = np.repeat(np.arange(len(cached)), [len(c.vectors) for c in cached])
+        return DenseIndex(all_vectors, owner, len(cached), self.config.approximate_index_above)
+
+    def _current(self) -> _Snapshot:
+        snap = self._snapshot
+        interval = max(0.0, self.config.refresh_interval_seconds)
+        if snap is not None and time.monotonic() - self._last_check < interval:
+            return snap
+        # The first build blocks everyone; later refreshes run in one thread while the others
+        # keep searching the previous snapshot.
+        if self._lock.acquire(blocking=snap is None):
+            try:
+                if self._snapshot is None or time.monotonic() - self._last_check >= interval:
+                    try:
+                        self._refresh_locked()
+                        self._refresh_failed = False
+                    except Exception:
+                        if self._snapshot is None:
+                            raise
+                        # The store is briefly unreachable: keep answering from the last index.
+                        if not self._refresh_failed:
+                            log.warning(
+                                "検索インデックスを更新できません。前回の内容で検索します。",
+                                exc_info=True,
+                            )
+                        self._refresh_failed = True
+            finally:
+                self._lock.release()
+        return self._snapshot  # type: ignore[return-value]
+
+    # -- search -------------------------------------------------------------------------------
+    def _query_vector(
+        self, snap: _Snapshot, text: str, context: str | None
+    ) -> tuple[dict[str, float], set[str]]:
+        """Weighted query features, and the optional ones (words of synonym terms used)."""
+        kinds = snap.config.feature_weights
+        optional: set[str] = set()
+        q: dict[str, float] = {}
+        parts = [(text, 1.0)]
+        if context and context.strip() and snap.config.context_weight > 0:
+            parts.append((context, snap.config.context_weight))
+        for part, scale in parts:
+            analysis = analyze(self.normalizer, part)
+            feats = with_synonyms(analysis, snap.synonyms, side="query")
+            for f, w in query_weights(feats, kinds, scale).items():
+                if w > q.get(f, 0.0):
+                    q[f] = w
+            if len(snap.synonyms):
+                for term in snap.synonyms.query_terms_in(analysis.match_text):
+                    optional.update(analyze(self.normalizer, term).base)
+        return q, optional
+
+    def scores(
+        self, text: str, include_drafts: bool = False, context: str | None = None
+    ) -> tuple[_Snapshot, np.ndarray]:
+        """Final scores of every indexed entry (``-1`` for entries not searchable).
+
+        Lexical: ``bm25_norm ** (1 - e) * coverage ** e`` (``e``: ``coverage_exponent``) for
+        the best ``rerank_depth`` entries (0 for the rest), where ``coverage`` is the share of
+        the question's weight the entry mentions at all; then fused with the calibrated dense
+        similarity when a model is loaded."""
+        snap = self._current()
+        config = snap.config
+        q, optional = self._query_vector(snap, text, context)
+        bm25 = snap.lexical.normalized_scores(q, optional)
+        lexical = np.zeros_like(bm25)
+        depth = min(len(bm25), max(1, config.rerank_depth))
+        if depth:
+            top = (
+                np.argpartition(-bm25, depth - 1)[:depth]
+                if depth < len(bm25)
+                else np.arange(len(bm25))
+            )
+            top = top[bm25[top] > 0]
+            if len(top):
+                cov = snap.lexical.coverage(q, top, optional)
+                e = min(1.0, max(0.0, config.coverage_exponent))
+                lexical[top] = np.clip(bm25[top], 0, None) ** (1 - e) * np.clip(cov, 0, 1) ** e
+        scores = lexical
+        if snap.dense is not None and self._encoder is not None and config.dense_weight > 0:
+            query_text = f"{context} {text}" if context else text
+            qv = self._encoder.encode_queries([query_text])[0]
+            cos = snap.dense.search(qv, config.dense_candidates)
+            scores = fuse(scores, calibrate_dense(cos, config.dense_floor), config.dense_weight)
+        scores = scores.astype(np.float32, copy=True)
+        if not include_drafts:
+            scores[~snap.published] = -1.0
+        return snap, scores
+
+    def search(
+        self,
+        text: str,
+        top_k: int | None = None,
+        include_drafts: bool = False,
+        context: str | None = None,
+    ) -> SearchResult:
+        text = text or ""
+        snap = self._current()
+        k = max(1, int(top_k or snap.config.top_k))
+        if not text.strip() or not snap.records:
+            return SearchResult(query=text, decision="no_match", hits=[])
+        snap, scores = self.scores(text, include_drafts=include_drafts, context=context)
+        n = len(scores)
+        top = np.argpartition(-scores, min(k, n - 1))[: k + 1] if n > k + 1 else np.arange(n)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        ranked = [int(i) for i in top if scores[i] > 0][: max(k, 2)]
+        values = [float(scores[i]) for i in ranked]
+        c = snap.config
+        decision = decide(
+            values,
+            Thresholds(c.answer_threshold, c.answer_margin, c.no_match_threshold),
+        )
+        hits = []
+        for i in ranked[:k]:
+            r = snap.records[i]
+            hits.append(
+                Hit(
+                    id=r.external_id,
+                    question=r.question,
+                    score=float(scores[i]),
+                    department_id=r.department_id,
+                    category=r.category.replace(" ", "/") or None,
+                )
+            )
+        return SearchResult(query=text, decision=decision, hits=hits)
+
+    def status(self) -> dict[str, Any]:
+        """For the console and logs: mode, model, warning, index size and age."""
+        snap = self._snapshot
+        encoder_ok = self._encoder is not None
+        if not self.config.embedding_model:
+            self._get_encoder()  # logs the lexical-only notice once
+        return {
+            "mode": "hybrid" if encoder_ok else "lexical",
+            "model": self.config.embedding_model if encoder_ok else None,
+            "configured_model": self.config.embedding_model,
+            "warning": self._warning,
+            "message": (
+                "語彙検索と埋め込み検索を併用しています。"
+                if encoder_ok
+                else "埋め込みモデルなし: 語彙検索のみで動作しています。"
+            ),
+            "dictionary_version": dictionary_version(),
+            "entries": len(snap.records) if snap else 0,
+            "published": int(snap.published.sum()) if snap else 0,
+            "synonym_groups": len(snap.synonyms) if snap else 0,
+            "built_at": snap.built_at if snap else None,
+            "build_seconds": round(snap.build_seconds, 3) if snap else None,
+            "approximate_dense_index": bool(
+                snap and snap.dense is not None and snap.dense.approximate
+            ),
+        }
