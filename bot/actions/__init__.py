@@ -1,0 +1,1 @@
+"""rasa-sdk actions: ``python -m rasa_sdk --actions bot.actions`` (see actions.py)."""

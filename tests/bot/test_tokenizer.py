@@ -1,0 +1,93 @@
+"""The Sudachi tokenizer component, run inside the real Rasa venv (Python 3.10, Rasa 3.6)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.servers import REPO_ROOT, ensure_rasa_python
+
+SCRIPT = r"""
+import json, sys
+from nlu.tokenizer import SudachiTokenizer
+from rasa.shared.nlu.training_data.message import Message
+
+tokenizer = SudachiTokenizer({**SudachiTokenizer.get_default_config()})
+out = {}
+for key, text in json.loads(sys.stdin.read()).items():
+    message = Message({"text": text})
+    tokenizer.process([message])
+    tokens = message.get("text_tokens") or []
+    out[key] = [[t.text, t.start, t.end] for t in tokens]
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+TEXTS = {
+    "halfwidth": "ｱｲﾛﾝは何ごみ？",
+    "mixed": "マイナンバーカードを申請したい　ABCＤ 123 ok",
+    "empty": "",
+    "spaces": "   ",
+    "emoji": "😀😀🇯🇵",
+    "long": "住民票の写しを取りたいです。" * 360,
+    "no_sentence_end": "あ" * 20000,
+}
+
+
+@pytest.fixture(scope="module")
+def tokens() -> dict[str, list[list]]:
+    python = ensure_rasa_python()
+    result = subprocess.run(
+        [str(python), "-c", SCRIPT],
+        input=json.dumps(TEXTS, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={"PYTHONPATH": str(REPO_ROOT), "RASA_TELEMETRY_ENABLED": "false",
+             "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"},
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _check_offsets(text: str, tokens: list[list]) -> None:
+    previous_end = 0
+    for _, start, end in tokens:
+        assert 0 <= start < end <= len(text)
+        assert start >= previous_end
+        assert text[start:end].strip()
+        previous_end = end
+
+
+def test_normalized_forms_with_original_offsets(tokens: dict) -> None:
+    halfwidth = tokens["halfwidth"]
+    assert halfwidth[0] == ["アイロン", 0, 4]  # normalised text, offsets of ｱｲﾛﾝ
+    _check_offsets(TEXTS["halfwidth"], halfwidth)
+
+
+def test_mixed_scripts(tokens: dict) -> None:
+    mixed = tokens["mixed"]
+    texts = [t[0] for t in mixed]
+    assert "マイナンバーカード" in texts and "申請" in texts and "ABCD" in texts and "123" in texts
+    _check_offsets(TEXTS["mixed"], mixed)
+
+
+def test_empty_and_whitespace(tokens: dict) -> None:
+    assert tokens["empty"] == []
+    assert tokens["spaces"] == []
+
+
+def test_emoji_only(tokens: dict) -> None:
+    assert tokens["emoji"], "emoji-only input must still give a token"
+    _check_offsets(TEXTS["emoji"], tokens["emoji"])
+
+
+@pytest.mark.parametrize("key", ["long", "no_sentence_end"])
+def test_long_input(tokens: dict, key: str) -> None:
+    text = TEXTS[key]
+    assert len(text) >= 5000
+    _check_offsets(text, tokens[key])
+    assert tokens[key][-1][2] == len(text)
