@@ -57,12 +57,15 @@ help:
 install:
 	@$(call ensure_venv,$(VENV),3.11,$(APP_REQUIREMENTS),-c requirements/app.lock -e '.[test]')
 	@$(call ensure_venv,$(RASA_VENV),3.10,$(RASA_REQUIREMENTS),-c requirements/rasa.lock -r requirements/rasa.txt)
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	fc-list :lang=ja 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo ">> Installing Debian chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo ">> Installing Debian packages for the browser tests and screenshots:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "ERROR: chromium is missing. Install it with: sudo apt-get install chromium" >&2; exit 1; \
+	    echo "ERROR: missing:$$missing. Install with: sudo apt-get install$$missing" >&2; exit 1; \
 	  fi; \
 	fi
 	@if [ -f widget/package-lock.json ]; then \
