@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import add_entries
 from nlu_fixture_qa import FIXTURE_QA
+from nlu_helpers import add_entries
 from typer.testing import CliRunner
 
 from nlu.cli import register

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import add_entries
+from nlu_helpers import add_entries
 
 ENGLISH_QA = [
     ("E-1", "How do I renew my passport?", [], [], "travel",
@@ -72,7 +72,7 @@ def test_dense_approximate_index_and_prefixes(english_store, make_retriever) -> 
 
 
 def test_dense_index_follows_edits(english_store, make_retriever) -> None:
-    from conftest import wait_for
+    from nlu_helpers import wait_for
 
     retriever = make_retriever(english_store, embedding_model=str(_minilm_dir()), dense_weight=0.7)
     assert retriever.search("garbage collection calendar").hits[0].id != "E-6"

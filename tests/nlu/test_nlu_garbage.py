@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from nlu_helpers import wait_for
 
 from nlu.garbage import GarbageIndex, base_name
 from qa_data.db import session_scope

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import add_entries, wait_for
+from nlu_helpers import add_entries, wait_for
 from sqlalchemy import select
 
 from qa_data.db import session_scope

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import add_entries
+from nlu_helpers import add_entries
 
 from nlu.retrieval import Hit, SearchResult
 from qa_data.models import QAStatus

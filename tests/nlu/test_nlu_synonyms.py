@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import add_entries
+from nlu_helpers import add_entries
 
 from nlu.synonyms import SynonymGroupDef, SynonymSet, match_text, read_sudachi_synonyms
 from qa_data.db import session_scope
