@@ -17,7 +17,7 @@ from qa_data import db
 from qa_data.models import Department, QAEntry, QAStatus
 from qa_data.qa_store import entry_snapshot
 from qa_data.qa_table import COLUMNS, HEADER, entry_cells, parse_status
-from qa_data.spreadsheet import describe_characters, detect_format, unwritable_cells, write_table
+from qa_data.spreadsheet import output_format, unwritable_messages, write_table
 
 
 @dataclass
@@ -54,12 +54,7 @@ def export_qa(
     actor: str | None = None,
 ) -> ExportReport:
     """Write the (filtered) entries; ``spreadsheet.FormatError`` propagates (usage error)."""
-    kind = detect_format(path, format)
-    if kind == "xlsx" and encoding:
-        from qa_data.spreadsheet import FormatError
-
-        raise FormatError("--encoding は CSV のときだけ指定できます。")
-    report = ExportReport(str(path), kind, (encoding or "utf-8-sig") if kind == "csv" else None)
+    report = ExportReport(str(path), *output_format(path, format, encoding))
     wanted_status = None
     if status:
         wanted_status = parse_status_filter(status)
@@ -92,15 +87,11 @@ def export_qa(
         rows = [entry_cells(entry_snapshot(entry), entry.external_id) for entry in entries]
         ids = [entry.external_id for entry in entries]
 
-        problems = unwritable_cells(rows, kind, report.encoding)
-        if problems:
-            target = "Excel（.xlsx）" if kind == "xlsx" else f"文字コード {report.encoding} "
-            for problem in problems:
-                report.errors.append(
-                    f"{ids[problem.row]}「{HEADER[problem.column]}」: "
-                    f"{describe_characters(problem.characters)} は{target}では書き出せません"
-                )
-            if kind == "csv":
+        report.errors.extend(
+            unwritable_messages(rows, HEADER, report.format, report.encoding, ids.__getitem__)
+        )
+        if report.errors:
+            if report.format == "csv":
                 report.errors.append(
                     "これらの文字を直すか、UTF-8（既定）または .xlsx で書き出してください。"
                     "何も書き出していません。"
@@ -111,7 +102,7 @@ def export_qa(
             path,
             HEADER,
             rows,
-            format=kind,
+            format=report.format,
             encoding=report.encoding,
             sheet_title="QA",
             column_widths=[column.width for column in COLUMNS],
@@ -128,7 +119,7 @@ def export_qa(
             target=Path(path).name,
             detail={
                 "count": report.count,
-                "format": kind,
+                "format": report.format,
                 "department": department,
                 "category": category,
                 "status": status,

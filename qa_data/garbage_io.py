@@ -29,10 +29,9 @@ from qa_data.qa_store import clean_text
 from qa_data.settings import Settings, get_settings
 from qa_data.spreadsheet import (
     SpreadsheetError,
-    describe_characters,
-    detect_format,
+    output_format,
     read_table,
-    unwritable_cells,
+    unwritable_messages,
     write_table,
 )
 
@@ -228,29 +227,26 @@ def export_garbage(
     encoding: str | None = None,
 ) -> GarbageExport:
     """Write the dictionary in our own layout (``品目,読み,分別区分,出し方,備考``)."""
-    kind = detect_format(path, format)
-    if kind == "xlsx" and encoding:
-        from qa_data.spreadsheet import FormatError
-
-        raise FormatError("--encoding は CSV のときだけ指定できます。")
-    report = GarbageExport(str(path), kind, (encoding or "utf-8-sig") if kind == "csv" else None)
+    report = GarbageExport(str(path), *output_format(path, format, encoding))
     with db.session_scope(url) as session:
         items = list(session.scalars(select(GarbageItem).order_by(GarbageItem.id)))
         rows = [[getattr(item, name) or "" for name in FIELDS] for item in items]
-    problems = unwritable_cells(rows, kind, report.encoding)
-    if problems:
-        target = "Excel（.xlsx）" if kind == "xlsx" else f"文字コード {report.encoding} "
-        for problem in problems:
-            report.errors.append(
-                f"{problem.row + 2}行目（{rows[problem.row][0]}）「{HEADER[problem.column]}」: "
-                f"{describe_characters(problem.characters)} は{target}では書き出せません"
-            )
+    report.errors.extend(
+        unwritable_messages(
+            rows,
+            HEADER,
+            report.format,
+            report.encoding,
+            lambda row: f"{row + 2}行目（{rows[row][0]}）",
+        )
+    )
+    if report.errors:
         return report
     write_table(
         path,
         HEADER,
         rows,
-        format=kind,
+        format=report.format,
         encoding=report.encoding,
         sheet_title="ごみ分別",
         column_widths=[30, 24, 18, 50, 30],

@@ -97,6 +97,32 @@ def detect_format(path: str | os.PathLike, format: str | None = None) -> str:
     )
 
 
+def output_format(
+    path: str | os.PathLike, format: str | None = None, encoding: str | None = None
+) -> tuple[str, str | None]:
+    """The format to write and, for CSV, its encoding (UTF-8 with BOM so Excel opens it)."""
+    kind = detect_format(path, format)
+    if kind == "xlsx" and encoding:
+        raise FormatError("--encoding は CSV のときだけ指定できます。")
+    return kind, (encoding or "utf-8-sig") if kind == "csv" else None
+
+
+def unwritable_messages(
+    rows: list[list[str]],
+    header: list[str],
+    format: str,
+    encoding: str | None,
+    row_label: Callable[[int], str],
+) -> list[str]:
+    """One message per cell holding characters the target format or encoding cannot hold."""
+    target = "Excel（.xlsx）" if format == "xlsx" else f"文字コード {encoding} "
+    return [
+        f"{row_label(problem.row)}「{header[problem.column]}」: "
+        f"{describe_characters(problem.characters)} は{target}では書き出せません"
+        for problem in unwritable_cells(rows, format, encoding)
+    ]
+
+
 def neutralise(value: str) -> str:
     """The text written to a CSV cell: formula-like values get a leading apostrophe."""
     if value and (value[0] in _TRIGGER or _NEUTRALISED.match(value)):
