@@ -27,6 +27,7 @@ __all__ = [
     "Analysis",
     "JapaneseNormalizer",
     "Token",
+    "Unit",
     "char_ngrams",
     "dictionary_version",
     "get_normalizer",
@@ -87,6 +88,14 @@ _VU_RE = re.compile("ヴ[ァィェォ]?|ゔ[ぁぃぇぉ]?")
 _INVISIBLE_RE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RE = re.compile(r"\s+")
+# A run of hiragana of 3+ characters standing alone between spaces or punctuation
+# (じゅうみんひょう, かんでんち): Sudachi cuts such runs into particles and stray words, so their
+# reading and character n-grams are taken over the whole run instead.
+_KANA_CHUNK_RE = re.compile(
+    "(?<![\u3041-\u309f\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9])"
+    "[\u3041-\u309fー]{3,}"
+    "(?![\u3041-\u309f\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9])"
+)
 # Half-width voiced marks combine with the preceding kana under NFKC.
 _COMBINING_EXTRA = frozenset("\uff9e\uff9f\u3099\u309a")
 
@@ -249,6 +258,21 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """One content word of a text, for coverage ("how much of the question did an entry
+    mention"): its normalized form, the verb/noun stem, SudachiDict synonym groups, the
+    normalized forms of its mode-A parts, its kana reading and surface. A hiragana-only run
+    (see ``_KANA_CHUNK_RE``) is one unit whose ``parts`` are the words Sudachi found in it."""
+
+    word: str
+    surface: str
+    reading: str
+    synonym_ids: Tuple[int, ...] = ()
+    parts: Tuple[str, ...] = ()
+    stem: str = ""
+
+
+@dataclass(frozen=True)
 class Analysis:
     """What retrieval needs from one text, computed in one pass.
 
@@ -269,6 +293,7 @@ class Analysis:
     # Shared stems of verbs and their noun forms: 引っ越す / 引っ越し → 引っ越, 申し込む /
     # 申し込み → 申し込 (see _stem).
     stems: Tuple[str, ...] = ()
+    units: Tuple[Unit, ...] = ()
 
     @property
     def features(self) -> List[str]:
@@ -397,8 +422,38 @@ class JapaneseNormalizer:
                 out.append("".join(buffer))
                 buffer.clear()
 
-        for _offset, m in self._morphemes(normalized, "C"):
+        units: List[Unit] = []
+        chunks = [(c.start(), c.end()) for c in _KANA_CHUNK_RE.finditer(normalized)]
+        chunk_words: List[str] = []
+        chunk_at = 0  # index of the next kana chunk not yet closed
+
+        def close_chunk() -> None:
+            nonlocal chunk_at
+            b, e = chunks[chunk_at]
+            text = normalized[b:e]
+            segments.append(text)
+            reading_segments.append(text)
+            units.append(Unit(text, text, text, (), tuple(dict.fromkeys(chunk_words))))
+            chunk_words.clear()
+            chunk_at += 1
+
+        for offset, m in self._morphemes(normalized, "C"):
+            begin = offset + m.begin()
+            while chunk_at < len(chunks) and begin >= chunks[chunk_at][1]:
+                close_chunk()
+            in_chunk = chunk_at < len(chunks) and begin >= chunks[chunk_at][0]
             pos = m.part_of_speech()
+            if in_chunk:
+                # Words only: the run's segment, reading and unit come from the whole run.
+                close(seg, segments)
+                close(rseg, reading_segments)
+                reading.append(m.surface())
+                if not _is_stop(pos):
+                    word = _fold(m.normalized_form()) or m.surface()
+                    words.append(word)
+                    chunk_words.append(word)
+                    syn.extend(m.synonym_group_ids())
+                continue
             if pos[0] in ("空白", "補助記号"):
                 close(seg, segments)
                 close(rseg, reading_segments)
@@ -418,16 +473,31 @@ class JapaneseNormalizer:
             stem = _stem(word, pos)
             if stem:
                 stems.append(stem)
-            syn.extend(m.synonym_group_ids())
+            ids = list(m.synonym_group_ids())
+            part_words: List[str] = []
             parts = m.split(SplitMode.A)
             if len(parts) > 1:
                 for p in parts:
                     if _is_stop(p.part_of_speech()):
                         continue
-                    words.append(_fold(p.normalized_form()) or p.surface())
-                    syn.extend(p.synonym_group_ids())
+                    part_words.append(_fold(p.normalized_form()) or p.surface())
+                    ids.extend(p.synonym_group_ids())
+            words.extend(part_words)
+            syn.extend(ids)
+            units.append(
+                Unit(
+                    word,
+                    normalize_text(m.surface()),
+                    to_hiragana(r),
+                    tuple(m.synonym_group_ids()),
+                    tuple(part_words),
+                    stem,
+                )
+            )
         close(seg, segments)
         close(rseg, reading_segments)
+        while chunk_at < len(chunks):
+            close_chunk()
         return Analysis(
             text=normalized,
             words=tuple(words),
@@ -436,6 +506,7 @@ class JapaneseNormalizer:
             segments=tuple(segments),
             reading_segments=tuple(to_hiragana(r) for r in reading_segments),
             stems=tuple(stems),
+            units=tuple(units),
         )
 
     def features(self, text: str) -> List[str]:

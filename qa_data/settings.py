@@ -46,9 +46,9 @@ class Retrieval(BaseModel):
     # Decision thresholds and fusion weights; `madoguchi retune` may store tuned values in the
     # database, which then take precedence over these. Chosen on the development set (see
     # nlu/README.md): scores are query-normalised, so they carry over to larger FAQs.
-    answer_threshold: float = 0.6
+    answer_threshold: float = 0.55
     answer_margin: float = 0.1
-    no_match_threshold: float = 0.25
+    no_match_threshold: float = 0.3
     dense_weight: float = 0.5
     synonyms_file: str | None = None
     refresh_interval_seconds: float = 0.5
@@ -65,7 +65,10 @@ class Retrieval(BaseModel):
     )
     answer_ngrams: bool = True
     rerank_depth: int = 50
-    coverage_exponent: float = 0.25
+    # Coverage (share of the question's content words an entry mentions) and the credit for a
+    # word found only in the answer text.
+    coverage_exponent: float = 0.5
+    answer_coverage: float = 0.5
     context_weight: float = 0.4
     # Dense ranker: cosine below dense_floor counts as 0; dense_candidates passages are read.
     dense_floor: float = 0.3

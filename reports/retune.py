@@ -165,7 +165,7 @@ def score_cases(items: list[RegressionItem], url: str | None = None):
 
     base = RetrievalConfig.from_settings()
     configured = Retriever(base, url=url)
-    lexical = Retriever(dataclasses.replace(base, embedding_model=None), url=url)
+    lexical = Retriever(base.model_copy(update={"embedding_model": None}), url=url)
     scored: list[_Scored] = []
     ids: list[str] | None = None
     config = None
@@ -296,13 +296,11 @@ def retune(
 
     ``session_scope_factory`` is ``qa_data.db.session_scope`` (called with ``url``): the
     retriever reads the stored values through its own sessions, so each write is committed."""
-    from nlu.retrieval.config import RetrievalConfig
-
     if not items:
         raise ValueError("回帰セットが空です。開発用評価セットか、解決済みの質問が必要です。")
     scored, ids, mode, config = score_cases(items, url)
     current = current_values(config)
-    candidates_k = int(getattr(config, "candidates_k", RetrievalConfig.candidates_k))
+    candidates_k = int(config.candidates_k)
     before, values, after = fit(scored, ids, mode, current, candidates_k)
     result = RetuneResult(len(items), mode, current, values, before, after)
     if not result.changed or after.utility <= before.utility + EPS:

@@ -1,61 +1,40 @@
-"""Retrieval settings, read from ``qa_data.settings`` (section ``retrieval``) with defaults, and
-overlaid with tuned values stored in ``AppSetting(key="retrieval")``."""
+"""Retrieval settings: the ``retrieval`` section of ``qa_data.settings`` (one model, one set of
+defaults), overlaid with tuned values stored in ``AppSetting(key="retrieval")``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from nlu.retrieval.features import DEFAULT_KIND_WEIGHTS
-from nlu.retrieval.index import DEFAULT_FIELD_WEIGHTS
+from pydantic import BaseModel, ConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from qa_data.settings import PROJECT_ROOT, Retrieval
+
+__all__ = ["PROJECT_ROOT", "TUNABLE", "RetrievalConfig", "resolve_model_path"]
+
 TUNABLE = ("answer_threshold", "answer_margin", "no_match_threshold", "dense_weight")
 
 
-@dataclass(frozen=True)
-class RetrievalConfig:
-    embedding_model: str | None = None
-    allow_download: bool = False
-    query_prefix: str = ""
-    passage_prefix: str = ""
-    approximate_index_above: int = 20_000
-    top_k: int = 5
-    candidates_k: int = 4
-    answer_threshold: float = 0.6
-    answer_margin: float = 0.1
-    no_match_threshold: float = 0.25
-    dense_weight: float = 0.5
-    synonyms_file: str | None = None
-    refresh_interval_seconds: float = 0.5
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
-    field_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FIELD_WEIGHTS))
-    feature_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_KIND_WEIGHTS))
-    dense_floor: float = 0.3
-    dense_candidates: int = 100
-    context_weight: float = 0.4
-    answer_ngrams: bool = True
-    rerank_depth: int = 50
-    coverage_exponent: float = 0.25
+class RetrievalConfig(Retrieval):
+    """``qa_data.settings.Retrieval``, frozen: an index snapshot keeps the values it was built
+    with while staff or ``madoguchi retune`` change them."""
+
+    model_config = ConfigDict(frozen=True)
 
     @classmethod
     def from_settings(cls, settings: Any = None) -> RetrievalConfig:
+        """From the settings (default: ``get_settings()``) or their ``retrieval`` section. A
+        partial ``field_weights`` / ``feature_weights`` keeps the defaults of the other keys."""
         if settings is None:
             from qa_data.settings import get_settings
 
             settings = get_settings()
         section = getattr(settings, "retrieval", settings)
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if hasattr(section, f.name):
-                value = getattr(section, f.name)
-                if isinstance(value, dict):
-                    base = f.default_factory() if callable(f.default_factory) else {}
-                    value = {**base, **value}
-                values[f.name] = value
-        return cls(**values)
+        values = section.model_dump() if isinstance(section, BaseModel) else dict(section)
+        for name, info in cls.model_fields.items():
+            if isinstance(values.get(name), dict) and info.default_factory is not None:
+                values[name] = {**info.default_factory(), **values[name]}
+        return cls.model_validate(values)
 
     def with_overrides(self, overrides: dict[str, Any]) -> RetrievalConfig:
         clean = {}
@@ -65,7 +44,7 @@ class RetrievalConfig:
                     clean[key] = float(overrides[key])
                 except (TypeError, ValueError):
                     continue
-        return replace(self, **clean) if clean else self
+        return self.model_copy(update=clean) if clean else self
 
 
 def resolve_model_path(name: str) -> Path | None:

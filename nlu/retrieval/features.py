@@ -15,20 +15,59 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nlu.normalizer import JapaneseNormalizer, char_ngrams
+from nlu.normalizer import Analysis, JapaneseNormalizer, char_ngrams
 from nlu.synonyms import SynonymSet, match_text
 
 KINDS = ("w", "s", "u", "c", "y", "k")
-DEFAULT_KIND_WEIGHTS = {"w": 1.0, "s": 1.0, "u": 1.0, "c": 0.25, "y": 0.5, "k": 0.5}
+
+
+@dataclass(frozen=True)
+class QueryUnit:
+    """The features of one content word of a question, for coverage (``LexicalIndex.coverage``):
+    the word counts as mentioned by an entry that has any ``strong`` feature (the word, its
+    stem, its SudachiDict synonym groups), else partly, by the share of its mode-A ``parts``, of
+    its ``reading`` trigrams or of its character bigrams (``chars``) that the entry has (typos,
+    wrong kanji conversions, hiragana spellings). The word weighs ``scale`` times the idf of
+    ``term`` (``scale`` < 1 for the words of an earlier question given as context)."""
+
+    term: str
+    strong: tuple[str, ...]
+    parts: tuple[str, ...] = ()
+    reading: tuple[str, ...] = ()
+    chars: tuple[str, ...] = ()
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
 class TextAnalysis:
     match_text: str  # normalised, katakana, no spaces: what synonym terms are matched against
     base: tuple[str, ...]  # w/s/c/y features (no u:, which depends on the synonym set)
+    units: tuple[QueryUnit, ...] = ()  # only for questions (``analyze(..., units=1.0)``)
 
 
-def analyze(normalizer: JapaneseNormalizer, text: str, ngrams: bool = True) -> TextAnalysis:
+def _units(a: Analysis, scale: float) -> tuple[QueryUnit, ...]:
+    out = []
+    for u in a.units:
+        strong = [f"w:{u.word}", *(f"s:{i}" for i in u.synonym_ids)]
+        if u.stem:
+            strong.append(f"w:{u.stem}~")
+        out.append(
+            QueryUnit(
+                term=f"w:{u.word}",
+                strong=tuple(strong),
+                parts=tuple(f"w:{p}" for p in u.parts),
+                reading=tuple(f"y:{g}" for g in char_ngrams(u.reading.replace("ー", ""), 3)),
+                chars=tuple(f"c:{g}" for g in char_ngrams(u.surface.replace("ー", ""), 2)),
+                scale=scale,
+            )
+        )
+    return tuple(out)
+
+
+def analyze(
+    normalizer: JapaneseNormalizer, text: str, ngrams: bool = True, units: float = 0.0
+) -> TextAnalysis:
+    """``units``: for a question, the weight scale of its :class:`QueryUnit` (0: none)."""
     a = normalizer.analyze(text)
     feats = [f"w:{w}" for w in a.words]
     feats.extend(f"w:{stem}~" for stem in a.stems)
@@ -42,7 +81,11 @@ def analyze(normalizer: JapaneseNormalizer, text: str, ngrams: bool = True) -> T
         for segment in a.segments:
             feats.extend(f"k:{c}" for c in segment if "\u4e00" <= c <= "\u9fff")
     # Interned: the same feature strings recur across thousands of entries.
-    return TextAnalysis(match_text=match_text(a.text), base=tuple(map(sys.intern, feats)))
+    return TextAnalysis(
+        match_text=match_text(a.text),
+        base=tuple(map(sys.intern, feats)),
+        units=_units(a, units) if units > 0 else (),
+    )
 
 
 def with_synonyms(

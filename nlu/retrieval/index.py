@@ -21,20 +21,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
-DEFAULT_FIELD_WEIGHTS = {"question": 1.0, "keywords": 0.5, "category": 0.2, "answer": 1.0}
+from nlu.retrieval.features import QueryUnit
+
 ENTRY_FIELDS = ("keywords", "category", "answer")
 
 
 @dataclass(frozen=True)
 class IndexParams:
-    k1: float = 1.2
-    b: float = 0.75
-    field_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FIELD_WEIGHTS))
+    """``retrieval.bm25_k1``, ``bm25_b``, ``field_weights`` and ``answer_coverage``: how much a
+    word found only in an entry's answer text counts for coverage (1 = like in its question)."""
+
+    k1: float
+    b: float
+    field_weights: dict[str, float]
+    answer_coverage: float
 
 
 @dataclass
@@ -70,8 +75,8 @@ def _bm25_matrix(
 
 
 class LexicalIndex:
-    def __init__(self, entries: Sequence[EntryFeatures], params: IndexParams | None = None):
-        self.params = params or IndexParams()
+    def __init__(self, entries: Sequence[EntryFeatures], params: IndexParams):
+        self.params = params
         fw = self.params.field_weights
         self.n_entries = len(entries)
         self.vocab: dict[str, int] = {}
@@ -89,7 +94,7 @@ class LexicalIndex:
             if w <= 0:
                 continue
             m = _bm25_matrix([e.fields.get(name, ()) for e in entries], self.vocab, k1, b)
-            field_mats.append((w, m))
+            field_mats.append((name, w, m))
         v = len(self.vocab)
         phr = _resize(phr, v)
         # Document frequency over entries: a term counts once per entry, whatever the field.
@@ -103,16 +108,29 @@ class LexicalIndex:
             shape=(self.n_entries, len(phrasing_rows)),
         )
         entry_presence = agg @ presence
+        answer_presence = None
         entry_matrix = sparse.csr_matrix((self.n_entries, v), dtype=np.float32)
-        for w, m in field_mats:
+        for name, w, m in field_mats:
             m = _resize(m, v)
-            entry_presence = entry_presence + (m > 0).astype(np.float32)
+            if name == "answer":
+                answer_presence = (m > 0).astype(np.float32)
+            else:
+                entry_presence = entry_presence + (m > 0).astype(np.float32)
             entry_matrix = entry_matrix + w * m
+        main_presence = (entry_presence > 0).astype(np.float32)
+        if answer_presence is not None:
+            entry_presence = entry_presence + answer_presence
         df = np.asarray((entry_presence > 0).sum(axis=0)).ravel().astype(np.float64)
         n = max(1, self.n_entries)
         self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         self.idf_unseen = float(np.log1p((n + 0.5) / 0.5))
-        self.presence = (entry_presence > 0).astype(np.float32).tocsr()
+        # Coverage credit per (entry, feature): 1 in a phrasing, keywords or category,
+        # ``answer_coverage`` when only the answer text has it.
+        credit = main_presence
+        if answer_presence is not None:
+            a = min(1.0, max(0.0, self.params.answer_coverage))
+            credit = credit.maximum(a * answer_presence) if a > 0 else credit
+        self.credit = credit.tocsr()
         self.phrasings = (fw.get("question", 1.0) * phr).tocsc()
         self.entry_matrix = entry_matrix.tocsc()
         self.n_phrasings = len(phrasing_rows)
@@ -160,34 +178,62 @@ class LexicalIndex:
 
     def coverage(
         self,
-        query: dict[str, float],
+        units: Sequence[QueryUnit],
         candidates: np.ndarray,
         optional: frozenset[str] | set[str] = frozenset(),
+        synonym_keys: Sequence[str] = (),
     ) -> np.ndarray:
-        """Share of the query's weight (``qw * idf``) whose features occur anywhere in each
-        candidate entry: 1.0 when the entry mentions every informative part of the question."""
-        cols: list[int] = []
-        weights: list[float] = []
-        denom = 0.0
-        for term, qw in query.items():
-            j = self.vocab.get(term)
-            if j is None:
-                if term not in optional:
-                    denom += qw * self.idf_unseen
-                continue
-            w = qw * float(self.idf[j])
-            denom += w
-            cols.append(j)
-            weights.append(w)
+        """Share of the question's content words (weighted by idf; a word no entry has weighs
+        like the rarest) that each candidate mentions: a word counts fully when the entry has
+        the word, its stem or one of its synonym groups, partly by the share of its parts,
+        reading trigrams or character bigrams the entry has. Words of a staff synonym term
+        (``optional``) count as mentioned when the entry has one of the question's
+        ``synonym_keys`` (``u:`` features)."""
         out = np.zeros(len(candidates), dtype=np.float32)
-        if not cols or denom <= 0 or not len(candidates):
+        if not units or not len(candidates):
             return out
-        sub = self.presence[candidates][:, cols]
-        return np.asarray(sub @ np.asarray(weights, dtype=np.float32)).ravel() / denom
+        get = self.vocab.get
+        columns: dict[int, int] = {}
+
+        def cols(feats: Sequence[str]) -> list[int]:
+            found = []
+            for f in feats:
+                j = get(f)
+                if j is not None:
+                    found.append(columns.setdefault(j, len(columns)))
+            return found
+
+        specs = []
+        for u in units:
+            j = get(u.term)
+            weight = u.scale * (float(self.idf[j]) if j is not None else self.idf_unseen)
+            strong = list(u.strong)
+            if u.term in optional:
+                strong.extend(synonym_keys)
+            specs.append(
+                (
+                    weight,
+                    cols(strong),
+                    [(cols(g), len(g)) for g in (u.parts, u.reading, u.chars) if g],
+                )
+            )
+        total = sum(w for w, _, _ in specs)
+        if total <= 0 or not columns:
+            return out
+        sub = self.credit[candidates][:, list(columns)].toarray()
+        for weight, strong, partial in specs:
+            degree = np.zeros(len(candidates), dtype=np.float32)
+            if strong:
+                degree = sub[:, strong].max(axis=1)
+            for found, n in partial:
+                if found:
+                    degree = np.maximum(degree, sub[:, found].sum(axis=1) / n)
+            out += weight * degree
+        return out / total
 
     def memory_bytes(self) -> int:
         total = 0
-        for m in (self.phrasings, self.entry_matrix):
+        for m in (self.phrasings, self.entry_matrix, self.credit):
             total += m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
         return total + self.idf.nbytes
 

@@ -23,7 +23,13 @@ from nlu.normalizer import JapaneseNormalizer, dictionary_version, get_normalize
 from nlu.retrieval.config import RetrievalConfig
 from nlu.retrieval.decision import Thresholds, decide
 from nlu.retrieval.documents import EntryRecord
-from nlu.retrieval.features import TextAnalysis, analyze, query_weights, with_synonyms
+from nlu.retrieval.features import (
+    QueryUnit,
+    TextAnalysis,
+    analyze,
+    query_weights,
+    with_synonyms,
+)
 from nlu.retrieval.fusion import calibrate_dense, fuse
 from nlu.retrieval.index import EntryFeatures, IndexParams, LexicalIndex
 from nlu.retrieval.types import Hit, SearchResult
@@ -54,6 +60,14 @@ class _Snapshot:
     build_seconds: float
     dense: Any = None
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Query:
+    weights: dict[str, float] = field(default_factory=dict)
+    optional: set[str] = field(default_factory=set)
+    units: list[QueryUnit] = field(default_factory=list)
+    synonym_keys: list[str] = field(default_factory=list)
 
 
 def _phrasing_rows(rows: list[Sequence[str]]) -> list[Sequence[str]]:
@@ -234,7 +248,12 @@ class Retriever:
             )
             for c in cached
         ]
-        params = IndexParams(k1=config.bm25_k1, b=config.bm25_b, field_weights=config.field_weights)
+        params = IndexParams(
+            k1=config.bm25_k1,
+            b=config.bm25_b,
+            field_weights=config.field_weights,
+            answer_coverage=config.answer_coverage,
+        )
         lexical = LexicalIndex(entries, params)
         dense = self._build_dense(cached)
         recs = [c.record for c in cached]
@@ -310,26 +329,27 @@ class Retriever:
         return self._snapshot  # type: ignore[return-value]
 
     # -- search -------------------------------------------------------------------------------
-    def _query_vector(
-        self, snap: _Snapshot, text: str, context: str | None
-    ) -> tuple[dict[str, float], set[str]]:
-        """Weighted query features, and the optional ones (words of synonym terms used)."""
+    def _query_vector(self, snap: _Snapshot, text: str, context: str | None) -> _Query:
+        """Weighted query features, the optional ones (words of synonym terms used), the content
+        words for coverage and the staff synonym keys."""
         kinds = snap.config.feature_weights
-        optional: set[str] = set()
-        q: dict[str, float] = {}
+        query = _Query()
         parts = [(text, 1.0)]
         if context and context.strip() and snap.config.context_weight > 0:
             parts.append((context, snap.config.context_weight))
         for part, scale in parts:
-            analysis = analyze(self.normalizer, part)
+            analysis = analyze(self.normalizer, part, units=scale)
+            query.units.extend(analysis.units)
             feats = with_synonyms(analysis, snap.synonyms, side="query")
             for f, w in query_weights(feats, kinds, scale).items():
-                if w > q.get(f, 0.0):
-                    q[f] = w
+                if w > query.weights.get(f, 0.0):
+                    query.weights[f] = w
+                if f.startswith("u:") and f not in query.synonym_keys:
+                    query.synonym_keys.append(f)
             if len(snap.synonyms):
                 for term in snap.synonyms.query_terms_in(analysis.match_text):
-                    optional.update(analyze(self.normalizer, term).base)
-        return q, optional
+                    query.optional.update(analyze(self.normalizer, term).base)
+        return query
 
     def scores(
         self, text: str, include_drafts: bool = False, context: str | None = None
@@ -337,13 +357,13 @@ class Retriever:
         """Final scores of every indexed entry (``-1`` for entries not searchable).
 
         Lexical: ``bm25_norm ** (1 - e) * coverage ** e`` (``e``: ``coverage_exponent``) for
-        the best ``rerank_depth`` entries (0 for the rest), where ``coverage`` is the share of
-        the question's weight the entry mentions at all; then fused with the calibrated dense
-        similarity when a model is loaded."""
+        the best ``rerank_depth`` entries (0 for the rest), where ``coverage`` is the idf-weighted
+        share of the question's content words the entry mentions (``LexicalIndex.coverage``);
+        then fused with the calibrated dense similarity when a model is loaded."""
         snap = self._current()
         config = snap.config
-        q, optional = self._query_vector(snap, text, context)
-        bm25 = snap.lexical.normalized_scores(q, optional)
+        query = self._query_vector(snap, text, context)
+        bm25 = snap.lexical.normalized_scores(query.weights, query.optional)
         lexical = np.zeros_like(bm25)
         depth = min(len(bm25), max(1, config.rerank_depth))
         if depth:
@@ -354,7 +374,7 @@ class Retriever:
             )
             top = top[bm25[top] > 0]
             if len(top):
-                cov = snap.lexical.coverage(q, top, optional)
+                cov = snap.lexical.coverage(query.units, top, query.optional, query.synonym_keys)
                 e = min(1.0, max(0.0, config.coverage_exponent))
                 lexical[top] = np.clip(bm25[top], 0, None) ** (1 - e) * np.clip(cov, 0, 1) ** e
         scores = lexical

@@ -121,6 +121,28 @@ def test_readings(normalizer: JapaneseNormalizer) -> None:
     assert "yomi:じゅうみんひょう" in normalizer.features("住民票")
 
 
+def test_hiragana_runs_are_read_whole(normalizer: JapaneseNormalizer) -> None:
+    # Sudachi cuts hiragana-only runs into particles and stray words (かん/でん/ち): the run's
+    # reading, n-gram segment and coverage unit are the whole run.
+    a = normalizer.analyze("かんでんち すてかた")
+    assert a.reading_segments == ("かんでんち", "すてかた")
+    assert a.segments == ("かんでんち", "すてかた")
+    assert [u.word for u in a.units] == ["かんでんち", "すてかた"]
+    # A run inside ordinary text is left to Sudachi.
+    b = normalizer.analyze("住民票がほしい")
+    assert "住民票" in b.words and [u.word for u in b.units] == ["住民票"]
+
+
+def test_units_carry_parts_stems_readings(normalizer: JapaneseNormalizer) -> None:
+    units = {u.surface: u for u in normalizer.analyze("粗大ゴミを引っ越すので出したい").units}
+    assert set(units["粗大ゴミ"].parts) >= {"粗大", "ゴミ"}
+    assert units["粗大ゴミ"].reading == "そだいごみ"
+    assert units["引っ越す"].stem == "引っ越"
+    assert units["粗大ゴミ"].synonym_ids == next(
+        t.synonym_ids for t in normalizer.tokenize("粗大ゴミ")
+    )
+
+
 def test_thread_safe_use(normalizer: JapaneseNormalizer) -> None:
     texts = ["住民票の写しがほしい", "粗大ゴミの出し方", "保育園に入りたい", "ｱｲﾛﾝを捨てる"] * 25
     expected = [normalizer.features(t) for t in texts]

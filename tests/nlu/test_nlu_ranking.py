@@ -12,6 +12,8 @@ RANKING_CASES = [
     ("引越ししたら何の手続きがいる？", "MD-T01"),  # shares no word with the question
     ("住民票がほしい", "MD-T03"),
     ("じゅうみんひょう", "MD-T03"),  # hiragana only
+    ("いんかんとうろく したい", "MD-T04"),  # hiragana only, cut into nonsense by Sudachi
+    ("まいなんばーかーど しんせい", "MD-T13"),  # katakana word written in hiragana
     ("ｼﾞｭｳﾐﾝﾋｮｳがほしい", "MD-T03"),  # half-width katakana
     ("住民表を取りたい", "MD-T03"),  # typo
     ("保育所に入りたい", "MD-T07"),  # SudachiDict synonym 保育所 = 保育園
