@@ -45,11 +45,12 @@ if [ "$$(cat $(1)/.requirements-hash 2>/dev/null)" != "$$wanted" ]; then \
 fi
 endef
 
-.PHONY: help install run test bench train model lint format clean
+.PHONY: help install run test screenshots bench train model lint format clean
 
 help:
 	@echo "make run    install what is missing, seed the demo city, train, start every service"
 	@echo "make test   install what is missing and run all tests"
+	@echo "make screenshots   retake the phone screenshots in widget/screenshots/ (README)"
 	@echo "make bench  print the performance figures"
 	@echo "make train  retrain the Rasa model"
 	@echo "make model MODEL=cl-nagoya/ruri-v3-30m   download an embedding model into models/"
@@ -90,6 +91,11 @@ test: install
 	@$(VENV)/bin/ruff format --check .
 	@echo ">> pytest"
 	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
+
+# The README screenshots are tracked: `make test` only writes to test-output/.
+screenshots: install
+	@MADOGUCHI_UPDATE_SCREENSHOTS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q \
+	  tests/widget/test_widget_conversation.py -k "test_conversation_flow and phone"
 
 bench: install
 	@for bench in tests/bench/bench_*.py; do \

@@ -6,8 +6,9 @@ format). Heavy modules are imported inside the commands so that ``madoguchi --he
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 import typer
 
@@ -38,6 +39,28 @@ def _usage_error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+class _Report(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+
+_R = TypeVar("_R", bound=_Report)
+
+
+def _run(operation: Callable[[], _R], describe: Callable[[_R], list[str]]) -> None:
+    """Runs one import or export and prints its report: to stderr with EXIT_INVALID when it has
+    problems; a format that cannot be determined is a usage error."""
+    from qa_data.spreadsheet import FormatError
+
+    try:
+        report = operation()
+    except FormatError as error:
+        raise _usage_error(str(error)) from error
+    _echo_lines(describe(report), error=not report.ok)
+    if not report.ok:
+        raise typer.Exit(EXIT_INVALID)
+
+
 def import_command(
     file: Annotated[Path, typer.Argument(help="取り込む .xlsx または .csv ファイル")],
     dry_run: Annotated[
@@ -66,10 +89,9 @@ def import_command(
     ID のある行はその QA を更新（履歴を記録）し、ID のない行は新しい ID で追加します。
     """
     from qa_data.importer import format_report, import_qa
-    from qa_data.spreadsheet import FormatError
 
-    try:
-        report = import_qa(
+    _run(
+        lambda: import_qa(
             file,
             dry_run=dry_run,
             sheet=sheet,
@@ -77,12 +99,9 @@ def import_command(
             strict=strict,
             format=format,
             encoding=encoding,
-        )
-    except FormatError as error:
-        raise _usage_error(str(error)) from error
-    _echo_lines(format_report(report, limit=20), error=not report.ok)
-    if not report.ok:
-        raise typer.Exit(EXIT_INVALID)
+        ),
+        lambda report: format_report(report, limit=20),
+    )
 
 
 def export_command(
@@ -103,22 +122,18 @@ def export_command(
 ) -> None:
     """QAをスプレッドシートに書き出します（取り込みと同じ列）。"""
     from qa_data.exporter import export_qa, format_export_report
-    from qa_data.spreadsheet import FormatError
 
-    try:
-        report = export_qa(
+    _run(
+        lambda: export_qa(
             file,
             format=format,
             encoding=encoding,
             department=department,
             category=category,
             status=status,
-        )
-    except FormatError as error:
-        raise _usage_error(str(error)) from error
-    _echo_lines(format_export_report(report), error=not report.ok)
-    if not report.ok:
-        raise typer.Exit(EXIT_INVALID)
+        ),
+        format_export_report,
+    )
 
 
 def garbage_import_command(
@@ -136,17 +151,13 @@ def garbage_import_command(
     --replace がなければ、品目と分別区分が同じ項目を更新し、残りを追加します。
     """
     from qa_data.garbage_io import format_garbage_report, import_garbage
-    from qa_data.spreadsheet import FormatError
 
-    try:
-        report = import_garbage(
+    _run(
+        lambda: import_garbage(
             file, replace=replace, dry_run=dry_run, sheet=sheet, format=format, encoding=encoding
-        )
-    except FormatError as error:
-        raise _usage_error(str(error)) from error
-    _echo_lines(format_garbage_report(report), error=not report.ok)
-    if not report.ok:
-        raise typer.Exit(EXIT_INVALID)
+        ),
+        format_garbage_report,
+    )
 
 
 def garbage_export_command(
@@ -155,18 +166,10 @@ def garbage_export_command(
     encoding: EncodingOption = None,
 ) -> None:
     """ごみ分別辞書を書き出します（列: 品目,読み,分別区分,出し方,備考）。"""
+    from qa_data.exporter import format_export_report
     from qa_data.garbage_io import export_garbage
-    from qa_data.spreadsheet import FormatError
 
-    try:
-        report = export_garbage(file, format=format, encoding=encoding)
-    except FormatError as error:
-        raise _usage_error(str(error)) from error
-    if report.errors:
-        _echo_lines(["書き出せませんでした:", *(f"  {e}" for e in report.errors)], error=True)
-        raise typer.Exit(EXIT_INVALID)
-    note = f"、文字コード {report.encoding}" if report.encoding else ""
-    typer.echo(f"{report.count:,} 件を「{report.path}」に書き出しました（{report.format}{note}）。")
+    _run(lambda: export_garbage(file, format=format, encoding=encoding), format_export_report)
 
 
 def seed_demo_command(

@@ -20,6 +20,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -324,44 +325,60 @@ def update_entry(
     return entry
 
 
+@dataclass(frozen=True)
+class _StatusChange:
+    """One status button: the revision's change, the audit action, and the word that permission
+    messages use for it."""
+
+    status: QAStatus
+    change: str
+    action: str
+    what: str
+    extra_detail: dict[str, Any] | None = None
+
+
+_PUBLISH = _StatusChange(QAStatus.PUBLISHED, "publish", "qa_publish", "公開")
+_APPROVE = _StatusChange(QAStatus.PUBLISHED, "approve", "qa_publish", "承認", {"approved": True})
+_ARCHIVE = _StatusChange(QAStatus.ARCHIVED, "archive", "qa_archive", "アーカイブ")
+_RESTORE = _StatusChange(QAStatus.DRAFT, "restore", "qa_restore", "復元")
+
+
 def _set_status(
     session: Session,
     actor: CurrentUser,
     external_id: str,
-    status: QAStatus,
+    to: _StatusChange,
     *,
     expected_version: int | None,
-    change: str,
-    action: str,
-    what: str,
-    extra_detail: dict[str, Any] | None = None,
 ) -> QAEntry:
     entry = _load(session, external_id)
-    require_publish_department(actor, entry.department_id, entry.department.name, what=what)
+    require_publish_department(actor, entry.department_id, entry.department.name, what=to.what)
     before = QAStatus(entry.status)
-    if status is QAStatus.PUBLISHED and before is not QAStatus.PUBLISHED:
+    if to.status is QAStatus.PUBLISHED and before is not QAStatus.PUBLISHED:
         _check_four_eyes(actor, entry)
     if expected_version is not None and entry.version != expected_version:
         raise StaleEntryError(entry.external_id, entry.version, qa_store.entry_snapshot(entry))
-    if before is status:
-        return entry
-    entry = _save(
-        session,
-        actor,
-        entry=entry,
-        external_id=entry.external_id,
-        fields={"status": status.value},
-        expected_version=expected_version,
-        change=change,
-    )
-    record_audit(
-        session,
-        actor=actor.login_id,
-        action=action,
-        target=entry.external_id,
-        detail={"from": before.value, "to": status.value, **(extra_detail or {})},
-        ip=actor.ip,
-    )
+    if before is not to.status:
+        entry = _save(
+            session,
+            actor,
+            entry=entry,
+            external_id=entry.external_id,
+            fields={"status": to.status.value},
+            expected_version=expected_version,
+            change=to.change,
+        )
+        record_audit(
+            session,
+            actor=actor.login_id,
+            action=to.action,
+            target=entry.external_id,
+            detail={"from": before.value, "to": to.status.value, **(to.extra_detail or {})},
+            ip=actor.ip,
+        )
+    if to.status is not QAStatus.DRAFT:
+        # Published or archived, the entry no longer waits for anyone's approval.
+        _clear_approval_request(session, entry.external_id)
     return entry
 
 
@@ -369,37 +386,15 @@ def publish_entry(
     session: Session, actor: CurrentUser, external_id: str, *, expected_version: int | None = None
 ) -> QAEntry:
     """Draft → 公開 (部署管理者 of the entry's department, or システム管理者)."""
-    entry = _set_status(
-        session,
-        actor,
-        external_id,
-        QAStatus.PUBLISHED,
-        expected_version=expected_version,
-        change="publish",
-        action="qa_publish",
-        what="公開",
-    )
-    _clear_approval_request(session, entry.external_id)
-    return entry
+    return _set_status(session, actor, external_id, _PUBLISH, expected_version=expected_version)
 
 
 def approve_entry(
     session: Session, actor: CurrentUser, external_id: str, *, expected_version: int | None = None
 ) -> QAEntry:
     """Approve a requested draft: it is published and the approval is audited."""
-    requests = pending_approvals(session)
-    request = requests.get(external_id)
-    entry = _set_status(
-        session,
-        actor,
-        external_id,
-        QAStatus.PUBLISHED,
-        expected_version=expected_version,
-        change="approve",
-        action="qa_publish",
-        what="承認",
-        extra_detail={"approved": True},
-    )
+    request = pending_approvals(session).get(external_id)
+    entry = _set_status(session, actor, external_id, _APPROVE, expected_version=expected_version)
     record_audit(
         session,
         actor=actor.login_id,
@@ -408,7 +403,6 @@ def approve_entry(
         detail={"requested_by": (request or {}).get("requested_by"), "version": entry.version},
         ip=actor.ip,
     )
-    _clear_approval_request(session, entry.external_id)
     return entry
 
 
@@ -416,18 +410,7 @@ def archive_entry(
     session: Session, actor: CurrentUser, external_id: str, *, expected_version: int | None = None
 ) -> QAEntry:
     """公開中/下書き → アーカイブ (the bot stops using it; nothing is deleted)."""
-    entry = _set_status(
-        session,
-        actor,
-        external_id,
-        QAStatus.ARCHIVED,
-        expected_version=expected_version,
-        change="archive",
-        action="qa_archive",
-        what="アーカイブ",
-    )
-    _clear_approval_request(session, entry.external_id)
-    return entry
+    return _set_status(session, actor, external_id, _ARCHIVE, expected_version=expected_version)
 
 
 def restore_entry(
@@ -438,16 +421,7 @@ def restore_entry(
     require_publish_department(actor, entry.department_id, entry.department.name, what="復元")
     if QAStatus(entry.status) is not QAStatus.ARCHIVED:
         raise EditError("アーカイブされていないQAは復元の必要がありません。")
-    return _set_status(
-        session,
-        actor,
-        external_id,
-        QAStatus.DRAFT,
-        expected_version=expected_version,
-        change="restore",
-        action="qa_restore",
-        what="復元",
-    )
+    return _set_status(session, actor, external_id, _RESTORE, expected_version=expected_version)
 
 
 def restore_revision(

@@ -23,17 +23,12 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from qa_data import db
-from qa_data.importer import default_actor, record_audit
+from qa_data.exporter import ExportReport
+from qa_data.importer import default_actor, read_import_table, record_audit, report_opening
 from qa_data.models import GarbageItem
 from qa_data.qa_store import clean_text
-from qa_data.settings import Settings, get_settings
-from qa_data.spreadsheet import (
-    SpreadsheetError,
-    output_format,
-    read_table,
-    unwritable_messages,
-    write_table,
-)
+from qa_data.settings import Settings
+from qa_data.spreadsheet import output_format, unwritable_messages, write_table
 
 FIELDS = ("name", "reading", "category", "how_to", "notes")
 HEADER = ["品目", "読み", "分別区分", "出し方", "備考"]
@@ -92,21 +87,12 @@ def import_garbage(
     actor: str | None = None,
     settings: Settings | None = None,
 ) -> GarbageReport:
-    settings = settings or get_settings()
     report = GarbageReport(source=Path(path).name, dry_run=dry_run)
-    try:
-        table = read_table(
-            path,
-            is_header=_is_header,
-            format=format,
-            sheet=sheet,
-            encoding=encoding,
-            max_bytes=settings.limits.import_file_bytes,
-        )
-    except SpreadsheetError as error:
-        report.errors.append(str(error))
+    table = read_import_table(
+        path, report, _is_header, settings, format=format, sheet=sheet, encoding=encoding
+    )
+    if table is None:
         return report
-    report.encoding, report.sheet, report.rows = table.encoding, table.sheet, len(table.rows)
 
     columns: dict[str, int] = {}
     ignored = []
@@ -191,14 +177,8 @@ def format_garbage_report(report: GarbageReport) -> list[str]:
     source = f"「{report.source}」" + (
         f"（文字コード {report.encoding}）" if report.encoding else ""
     )
-    lines = [f"{source}: データ {report.rows:,} 行"]
-    lines += [f"注意: {warning}" for warning in report.warnings]
+    lines = report_opening(report, source)
     if report.errors:
-        lines.append(
-            f"取り込めませんでした。次の {len(report.errors):,} 件の問題を直してから、"
-            "もう一度実行してください（何も書き込んでいません）。"
-        )
-        lines += [f"  {error}" for error in report.errors]
         return lines
     counts = f"新規 {report.new:,} 件、更新 {report.updated:,} 件、変更なし {report.unchanged:,} 件"
     if report.removed:
@@ -210,24 +190,15 @@ def format_garbage_report(report: GarbageReport) -> list[str]:
     return lines
 
 
-@dataclass
-class GarbageExport:
-    path: str
-    format: str
-    encoding: str | None
-    count: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
 def export_garbage(
     path: str | Path,
     *,
     url: str | None = None,
     format: str | None = None,
     encoding: str | None = None,
-) -> GarbageExport:
+) -> ExportReport:
     """Write the dictionary in our own layout (``品目,読み,分別区分,出し方,備考``)."""
-    report = GarbageExport(str(path), *output_format(path, format, encoding))
+    report = ExportReport(str(path), *output_format(path, format, encoding))
     with db.session_scope(url) as session:
         items = list(session.scalars(select(GarbageItem).order_by(GarbageItem.id)))
         rows = [[getattr(item, name) or "" for name in FIELDS] for item in items]
@@ -253,4 +224,5 @@ def export_garbage(
         wrap_columns=[3, 4],
     )
     report.count = len(rows)
+    report.written = True
     return report

@@ -16,10 +16,10 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -81,6 +81,58 @@ class ImportReport:
         return not self.errors
 
 
+class TableReport(Protocol):
+    """What an import report (QA or garbage) notes about the file it read."""
+
+    sheet: str | None
+    encoding: str | None
+    rows: int
+    errors: list[str]
+    warnings: list[str]
+
+
+def read_import_table(
+    path: str | Path,
+    report: TableReport,
+    is_header: Callable[[list[str]], bool],
+    settings: Settings | None,
+    *,
+    format: str | None,
+    sheet: str | None,
+    encoding: str | None,
+) -> Table | None:
+    """The file's table, its sheet, encoding and row count noted in ``report``; None when the
+    file cannot be read (the reason is in ``report.errors``)."""
+    try:
+        table = read_table(
+            path,
+            is_header=is_header,
+            format=format,
+            sheet=sheet,
+            encoding=encoding,
+            max_bytes=(settings or get_settings()).limits.import_file_bytes,
+        )
+    except SpreadsheetError as error:
+        report.errors.append(str(error))
+        return None
+    report.sheet, report.encoding, report.rows = table.sheet, table.encoding, len(table.rows)
+    return table
+
+
+def report_opening(report: TableReport, source: str) -> list[str]:
+    """The first lines of an import report for staff: the file, warnings, and (when there are
+    any) every error with the note that nothing was written."""
+    lines = [f"{source}: データ {report.rows:,} 行"]
+    lines += [f"注意: {warning}" for warning in report.warnings]
+    if report.errors:
+        lines.append(
+            f"取り込めませんでした。次の {len(report.errors):,} 件の問題を直してから、"
+            "もう一度実行してください（何も書き込んでいません）。"
+        )
+        lines += [f"  {error}" for error in report.errors]
+    return lines
+
+
 def default_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -107,19 +159,11 @@ def import_qa(
     """
     settings = settings or get_settings()
     report = ImportReport(source=Path(path).name, dry_run=dry_run)
-    try:
-        table = read_table(
-            path,
-            is_header=is_qa_header,
-            format=format,
-            sheet=sheet,
-            encoding=encoding,
-            max_bytes=settings.limits.import_file_bytes,
-        )
-    except SpreadsheetError as error:
-        report.errors.append(str(error))
+    table = read_import_table(
+        path, report, is_qa_header, settings, format=format, sheet=sheet, encoding=encoding
+    )
+    if table is None:
         return report
-    report.sheet, report.encoding, report.rows = table.sheet, table.encoding, len(table.rows)
 
     columns = _map_columns(table, report)
     parsed = [_parse_row(row, columns, report, settings) for row in table.rows]
@@ -398,14 +442,8 @@ def format_report(report: ImportReport, *, limit: int | None = None) -> list[str
     source = f"「{report.source}」" + (f"（シート「{report.sheet}」）" if report.sheet else "")
     if report.encoding:
         source += f"（文字コード {report.encoding}）"
-    lines = [f"{source}: データ {report.rows:,} 行"]
-    lines += [f"注意: {warning}" for warning in report.warnings]
+    lines = report_opening(report, source)
     if report.errors:
-        lines.append(
-            f"取り込めませんでした。次の {len(report.errors):,} 件の問題を直してから、"
-            "もう一度実行してください（何も書き込んでいません）。"
-        )
-        lines += [f"  {error}" for error in report.errors]
         return lines
     counts = (
         f"新規 {len(report.new):,} 件、変更 {len(report.changed):,} 件、"

@@ -245,23 +245,31 @@ def _stop(process: subprocess.Popen | None, timeout: float = 15.0) -> None:
         process.wait(timeout=5)
 
 
+def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``command`` in its own process group (so ``_stop`` ends its children too), output
+    appended to ``log``."""
+    with log.open("ab") as handle:
+        return subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def start_action_server(
     port: int, database_url: str, log: Path, timeout: float = START_TIMEOUT
 ) -> subprocess.Popen:
     """``python -m rasa_sdk --actions bot.actions`` in its own process group, warmed up."""
     from bot.training import app_python, service_env
 
-    env = service_env({"MADOGUCHI_DATABASE_URL": database_url})
-    handle = log.open("ab")
-    process = subprocess.Popen(
+    process = _spawn(
         [str(app_python()), "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        service_env({"MADOGUCHI_DATABASE_URL": database_url}),
+        log,
     )
-    handle.close()
     url = f"http://127.0.0.1:{port}"
     _wait_http(f"{url}/health", process, log, timeout)
     warm_up_actions(url)
@@ -287,9 +295,7 @@ def start_rasa(
 ) -> subprocess.Popen:
     from bot.training import CREDENTIALS_FILE, ENDPOINTS_FILE, rasa_python, service_env
 
-    env = service_env({"MADOGUCHI_ACTION_ENDPOINT": f"{action_url}/webhook"})
-    handle = log.open("ab")
-    process = subprocess.Popen(
+    process = _spawn(
         [
             str(rasa_python()),
             "-m",
@@ -306,13 +312,9 @@ def start_rasa(
             "--interface",
             "127.0.0.1",
         ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        service_env({"MADOGUCHI_ACTION_ENDPOINT": f"{action_url}/webhook"}),
+        log,
     )
-    handle.close()
     _wait_http(f"http://127.0.0.1:{port}/", process, log, timeout)
     return process
 
@@ -374,6 +376,27 @@ def trained_model() -> Path:
     return train(quiet=True)
 
 
+def _start_stack(model: Path, work: Path, database_url: str) -> BotStack:
+    """The action server and ``rasa run`` on free ports, logging into ``work``; the caller closes
+    the stack (a failed start closes what it had started)."""
+    action_port, rasa_port = free_port(), free_port()
+    stack = BotStack(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_url=f"http://127.0.0.1:{action_port}",
+        database_url=database_url,
+        model=model,
+        log_dir=work,
+        action_port=action_port,
+    )
+    try:
+        stack.start_actions()
+        stack._rasa = start_rasa(rasa_port, model, stack.action_url, work / "rasa.log")
+    except BaseException:
+        stack.close()
+        raise
+    return stack
+
+
 @pytest.fixture(scope="session")
 def bot_model() -> Path:
     return trained_model()
@@ -385,18 +408,8 @@ def bot_stack(bot_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     work = tmp_path_factory.mktemp("bot_stack")
     url = f"sqlite:///{work / 'madoguchi.db'}"
     seed_test_city(url)
-    action_port, rasa_port = free_port(), free_port()
-    stack = BotStack(
-        rasa_url=f"http://127.0.0.1:{rasa_port}",
-        action_url=f"http://127.0.0.1:{action_port}",
-        database_url=url,
-        model=bot_model,
-        log_dir=work,
-        action_port=action_port,
-    )
+    stack = _start_stack(bot_model, work, url)
     try:
-        stack.start_actions()
-        stack._rasa = start_rasa(rasa_port, bot_model, stack.action_url, work / "rasa.log")
         yield stack
     finally:
         stack.close()
@@ -410,14 +423,9 @@ def main() -> None:  # pragma: no cover - manual use: python -m tests.servers
     url = f"sqlite:///{work / 'madoguchi.db'}"
     seed_test_city(url)
     model = trained_model()
-    action_port, rasa_port = free_port(), free_port()
-    stack = BotStack(
-        f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", url, model, work,
-        action_port,
-    )  # fmt: skip
+    stack = None
     try:
-        stack.start_actions()
-        stack._rasa = start_rasa(rasa_port, model, stack.action_url, work / "rasa.log")
+        stack = _start_stack(model, work, url)
         print(json.dumps({"rasa_url": stack.rasa_url, "action_url": stack.action_url, "db": url}))
         sys.stdout.flush()
         while True:
@@ -425,7 +433,8 @@ def main() -> None:  # pragma: no cover - manual use: python -m tests.servers
     except KeyboardInterrupt:
         pass
     finally:
-        stack.close()
+        if stack is not None:
+            stack.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
