@@ -46,6 +46,28 @@ def _register_all() -> None:
         module.register(app)
 
 
+def _missing_schema(error: Exception) -> bool:
+    # SQLite says "no such table"; PostgreSQL raises UndefinedTable (SQLSTATE 42P01).
+    orig = getattr(error, "orig", None)
+    return "no such table" in str(orig) or getattr(orig, "sqlstate", None) == "42P01"
+
+
 def main() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from qa_data.db import database_url
+
     _register_all()
-    app()
+    try:
+        app()
+    except DBAPIError as error:
+        url = _redact(database_url())
+        if _missing_schema(error):
+            message = (
+                f"データベースのテーブルがありません（{url}）。"
+                "先に `madoguchi db upgrade` を実行してください。"
+            )
+        else:
+            message = f"データベースに接続できません（{url}）: {error.orig}"
+        typer.echo(f"エラー: {message}", err=True)
+        raise SystemExit(1) from None

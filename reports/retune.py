@@ -17,7 +17,9 @@ is scored by
   shown candidates +0.5, out-of-scope query ending as no_match +1, else 0).
 
 New values are applied (``AppSetting(key="retrieval")``, which the retriever reads) only when
-判定スコア improves and none of Hit@1, Hit@5 and answer precision gets worse. After applying, the
+判定スコア improves and none of Hit@1, Hit@5, answer precision and the share of out-of-scope
+queries ending as no_match gets worse (判定スコア alone would trade that share for candidate
+lists, which score +0.5 where an honest no_match scores 0). After applying, the
 real retriever is evaluated again (``nlu.retrieval.evaluate``); if that shows anything worse than
 before, the previous values are restored. Each applied change is recorded in the audit log.
 """
@@ -44,6 +46,10 @@ TOP = 10
 EPS = 1e-9
 
 
+def _less(value: float | None, reference: float | None) -> bool:
+    return reference is not None and value is not None and value < reference - EPS
+
+
 @dataclass
 class Metrics:
     hit_at_1: float = 0.0
@@ -55,6 +61,8 @@ class Metrics:
 
     def not_worse_than(self, other: Metrics) -> bool:
         if self.hit_at_1 < other.hit_at_1 - EPS or self.hit_at_5 < other.hit_at_5 - EPS:
+            return False
+        if _less(self.out_of_scope_no_match, other.out_of_scope_no_match):
             return False
         if other.answer_precision is not None and (
             self.answer_precision is None or self.answer_precision < other.answer_precision - EPS
@@ -263,6 +271,8 @@ def _real_metrics(items: list[RegressionItem], url: str | None) -> dict[str, Any
 
 def _real_worse(after: dict[str, Any], before: dict[str, Any]) -> bool:
     if after["hit_at_1"] < before["hit_at_1"] - EPS or after["hit_at_5"] < before["hit_at_5"] - EPS:
+        return True
+    if _less(after.get("out_of_scope_no_match"), before.get("out_of_scope_no_match")):
         return True
     if before["answer_precision"] is not None and before["answers"]:
         if after["answer_precision"] is None:

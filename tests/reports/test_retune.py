@@ -55,8 +55,9 @@ def _real_figures(url: str, dev_set: Path) -> dict[str, float | None]:
     retriever = Retriever.from_settings(url=url)
     hit1 = hit5 = answers = right = 0
     score = 0.0
-    in_scope = 0
+    in_scope = out_of_scope = out_of_scope_no_match = 0
     for item in items:
+        out_of_scope += not item.expected
         result = retriever.search(item.query, top_k=10)
         ids = [hit.id for hit in result.hits]
         if item.expected:
@@ -70,6 +71,7 @@ def _real_figures(url: str, dev_set: Path) -> dict[str, float | None]:
             score += 1.0 if good else -1.0
         elif result.decision == "no_match":
             score += 0.0 if item.expected else 1.0
+            out_of_scope_no_match += not item.expected
         elif item.expected and any(
             i in item.expected for i in ids[: retriever.config.candidates_k]
         ):
@@ -80,11 +82,14 @@ def _real_figures(url: str, dev_set: Path) -> dict[str, float | None]:
         "precision": right / answers if answers else None,
         "answers": answers,
         "score": score / len(items),
+        "oos_no_match": out_of_scope_no_match / out_of_scope if out_of_scope else None,
     }
 
 
 def _not_worse(after: dict, before: dict) -> bool:
     if after["hit1"] < before["hit1"] - 1e-9 or after["hit5"] < before["hit5"] - 1e-9:
+        return False
+    if before["oos_no_match"] is not None and after["oos_no_match"] < before["oos_no_match"] - 1e-9:
         return False
     if before["precision"] is not None and after["precision"] is not None:
         return after["precision"] >= before["precision"] - 1e-9
@@ -237,3 +242,6 @@ def test_verification_rejects_any_worse_real_figure() -> None:
     assert _real_worse({**base, "hit_at_5": 0.85}, base)
     assert _real_worse({**base, "answer_precision": 0.9}, base)
     assert not _real_worse({**base, "answer_precision": 0.99, "hit_at_1": 0.85}, base)
+    with_oos = {**base, "out_of_scope_no_match": 0.6}
+    assert _real_worse({**with_oos, "out_of_scope_no_match": 0.5}, with_oos)
+    assert not _real_worse({**with_oos, "out_of_scope_no_match": 0.7}, with_oos)
