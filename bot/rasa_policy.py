@@ -4,11 +4,13 @@ When the action server is down (or answers with an error), Rasa 3.6 logs "Encoun
 while running action ...", drops the action's events, and lets the policies carry on: our rules
 would then predict ``action_listen`` and the resident would get no reply at all. This policy sees
 that situation (the latest action is a custom action and no bot message was sent since the
-resident's message) and predicts ``utter_technical_error`` — a fixed apology with the general
-contact, defined in ``bot/domain.yml`` and sent by Rasa itself. After that it predicts
-``action_listen``. In every other situation it abstains (all-zero probabilities).
+resident's message) and predicts ``utter_technical_error`` — a fixed apology defined in
+``bot/domain.yml`` and sent by Rasa itself. The general contact in that apology comes from
+madoguchi's settings (``bot/general_contact.py``, read when the model is loaded): the prediction
+sets the ``general_contact_*`` slots that the response's ``{placeholders}`` are filled from. After
+that it predicts ``action_listen``. In every other situation it abstains (all-zero probabilities).
 
-It runs inside the Rasa process (Python 3.10): standard library and rasa only.
+It runs inside the Rasa process (Python 3.10): standard library, PyYAML and rasa only.
 """
 
 from __future__ import annotations
@@ -22,15 +24,20 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.general_contact import general_contact
 from bot.rasa_patches import install as _install_rasa_patches
+from bot.rasa_socketio import install as _install_socketio_fix
 
 ERROR_RESPONSE = "utter_technical_error"
+CONTACT_SLOT_PREFIX = "general_contact_"
 
+# Rasa imports this module with the model, before it handles any message.
 _install_rasa_patches()
+_install_socketio_fix()
 
 
 @DefaultV1Recipe.register(
@@ -53,6 +60,10 @@ class ActionFailurePolicy(Policy):
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self._error_response = config.get("error_response") or ERROR_RESPONSE
+        self._contact_slots = [
+            SlotSet(CONTACT_SLOT_PREFIX + field, value)
+            for field, value in general_contact().items()
+        ]
 
     def train(
         self,
@@ -74,9 +85,12 @@ class ActionFailurePolicy(Policy):
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         action = self._next_action(tracker, domain)
-        if action is not None and action in domain.action_names_or_texts:
-            probabilities[domain.index_for_action(action)] = 1.0
-        return self._prediction(probabilities)
+        if action is None or action not in domain.action_names_or_texts:
+            return self._prediction(probabilities)
+        probabilities[domain.index_for_action(action)] = 1.0
+        # Applied only if this prediction wins, and before the response is filled in.
+        slots = self._contact_slots if action == self._error_response else []
+        return self._prediction(probabilities, optional_events=list(slots))
 
     def _next_action(self, tracker: DialogueStateTracker, domain: Domain) -> str | None:
         latest_action = None

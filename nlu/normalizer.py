@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
 
 from sudachipy import Dictionary, SplitMode
 
@@ -147,11 +147,11 @@ def normalize_text(text: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
-def _normalize_with_map(text: str) -> Tuple[str, List[int], List[int]]:
+def _normalize_with_map(text: str) -> tuple[str, list[int], list[int]]:
     """``normalize_text`` plus, for each output character, its [start, end) in ``text``."""
-    chars: List[str] = []
-    starts: List[int] = []
-    ends: List[int] = []
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
     i, n = 0, len(text)
     while i < n:
         j = i + 1
@@ -167,9 +167,9 @@ def _normalize_with_map(text: str) -> Tuple[str, List[int], List[int]]:
             ends.append(j)
         i = j
     # Apply the same substitutions as normalize_text, keeping the map.
-    out_c: List[str] = []
-    out_s: List[int] = []
-    out_e: List[int] = []
+    out_c: list[str] = []
+    out_s: list[int] = []
+    out_e: list[int] = []
     k, m = 0, len(chars)
     in_run = False
     while k < m:
@@ -222,7 +222,7 @@ def _normalize_with_map(text: str) -> Tuple[str, List[int], List[int]]:
     return "".join(out_c), out_s, out_e
 
 
-def _chunks(text: str) -> List[Tuple[int, str]]:
+def _chunks(text: str) -> list[tuple[int, str]]:
     """Split ``text`` into pieces Sudachi accepts, preferring sentence or space boundaries."""
     if len(text) <= _MAX_CHUNK_CHARS:
         return [(0, text)]
@@ -249,8 +249,8 @@ class Token:
     reading: str
     start: int
     end: int
-    pos: Tuple[str, ...]
-    synonym_ids: Tuple[int, ...] = ()
+    pos: tuple[str, ...]
+    synonym_ids: tuple[int, ...] = ()
 
     @property
     def is_stop(self) -> bool:
@@ -267,8 +267,8 @@ class Unit:
     word: str
     surface: str
     reading: str
-    synonym_ids: Tuple[int, ...] = ()
-    parts: Tuple[str, ...] = ()
+    synonym_ids: tuple[int, ...] = ()
+    parts: tuple[str, ...] = ()
     stem: str = ""
 
 
@@ -282,21 +282,21 @@ class Analysis:
     ``text``: the normalised text (``normalize_text``)."""
 
     text: str
-    words: Tuple[str, ...]
-    synonym_ids: Tuple[int, ...]
+    words: tuple[str, ...]
+    synonym_ids: tuple[int, ...]
     reading: str
     # Runs of content morphemes (normalised surface), split at stop words: 「タンスを出したい」
     # → ("タンス", "出し"); and runs of readings split only at particles, auxiliaries and
     # punctuation (hiragana-only text often tokenizes into nonsense content words).
-    segments: Tuple[str, ...] = ()
-    reading_segments: Tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    reading_segments: tuple[str, ...] = ()
     # Shared stems of verbs and their noun forms: 引っ越す / 引っ越し → 引っ越, 申し込む /
     # 申し込み → 申し込 (see _stem).
-    stems: Tuple[str, ...] = ()
-    units: Tuple[Unit, ...] = ()
+    stems: tuple[str, ...] = ()
+    units: tuple[Unit, ...] = ()
 
     @property
-    def features(self) -> List[str]:
+    def features(self) -> list[str]:
         out = list(self.words)
         out.extend(f"syn:{i}" for i in self.synonym_ids)
         return out
@@ -381,11 +381,11 @@ class JapaneseNormalizer:
                 yield offset, m
 
     # -- public API ------------------------------------------------------------------------
-    def tokenize(self, text: str, split_mode: Optional[str] = None) -> List[Token]:
+    def tokenize(self, text: str, split_mode: str | None = None) -> list[Token]:
         """Morphemes of ``text`` (whitespace dropped), offsets into the original ``text``."""
         mode = (split_mode or self.split_mode).upper()
         normalized, starts, ends = _normalize_with_map(text or "")
-        tokens: List[Token] = []
+        tokens: list[Token] = []
         for offset, m in self._morphemes(normalized, mode):
             b, e = offset + m.begin(), offset + m.end()
             if e <= b or m.part_of_speech()[0] == "空白":
@@ -408,23 +408,23 @@ class JapaneseNormalizer:
     def analyze(self, text: str) -> Analysis:
         """Words, synonym ids and reading of ``text`` (see :class:`Analysis`)."""
         normalized = normalize_text(text or "")
-        words: List[str] = []
-        syn: List[int] = []
-        reading: List[str] = []
-        segments: List[str] = []
-        stems: List[str] = []
-        reading_segments: List[str] = []
-        seg: List[str] = []
-        rseg: List[str] = []
+        words: list[str] = []
+        syn: list[int] = []
+        reading: list[str] = []
+        segments: list[str] = []
+        stems: list[str] = []
+        reading_segments: list[str] = []
+        seg: list[str] = []
+        rseg: list[str] = []
 
-        def close(buffer: List[str], out: List[str]) -> None:
+        def close(buffer: list[str], out: list[str]) -> None:
             if buffer:
                 out.append("".join(buffer))
                 buffer.clear()
 
-        units: List[Unit] = []
+        units: list[Unit] = []
         chunks = [(c.start(), c.end()) for c in _KANA_CHUNK_RE.finditer(normalized)]
-        chunk_words: List[str] = []
+        chunk_words: list[str] = []
         chunk_at = 0  # index of the next kana chunk not yet closed
 
         def close_chunk() -> None:
@@ -474,7 +474,7 @@ class JapaneseNormalizer:
             if stem:
                 stems.append(stem)
             ids = list(m.synonym_group_ids())
-            part_words: List[str] = []
+            part_words: list[str] = []
             parts = m.split(SplitMode.A)
             if len(parts) > 1:
                 for p in parts:
@@ -509,7 +509,7 @@ class JapaneseNormalizer:
             units=tuple(units),
         )
 
-    def features(self, text: str) -> List[str]:
+    def features(self, text: str) -> list[str]:
         """Match features: content normalized forms (mode C and the mode-A parts of compounds),
         ``syn:<id>`` SudachiDict synonym groups and ``yomi:<hiragana>`` readings."""
         analysis = self.analyze(text)
@@ -524,7 +524,7 @@ class JapaneseNormalizer:
         return self.analyze(text).reading
 
 
-def char_ngrams(text: str, n: int = 2) -> List[str]:
+def char_ngrams(text: str, n: int = 2) -> list[str]:
     """Character n-grams of a normalised text, ignoring spaces and punctuation; hiragana and
     katakana are unified so ごみ and ゴミ share n-grams. Short texts give one n-gram."""
     cleaned = text.translate(_NGRAM_TABLE)
@@ -535,7 +535,7 @@ def char_ngrams(text: str, n: int = 2) -> List[str]:
     return [cleaned[i : i + n] for i in range(len(cleaned) - n + 1)]
 
 
-_shared: Optional[JapaneseNormalizer] = None
+_shared: JapaneseNormalizer | None = None
 _shared_lock = threading.Lock()
 
 

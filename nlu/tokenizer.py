@@ -13,7 +13,7 @@ the standard library, ``sudachipy`` and ``rasa``.
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -29,7 +29,7 @@ _SENTENCE_ENDS = "。！？!?\n"
 _SKIPPED_POS = {"空白"}
 
 
-def _chunks(text: str) -> List[tuple]:
+def _chunks(text: str) -> list[tuple]:
     """Split ``text`` into ``(offset, piece)`` pairs small enough for Sudachi."""
     pieces = []
     start = 0
@@ -49,7 +49,7 @@ class SudachiTokenizer(Tokenizer):
     """Sudachi morphological analysis → normalized-form tokens with original offsets."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -62,14 +62,14 @@ class SudachiTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> list[str] | None:
         return ["ja"]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["sudachipy"]
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self._split_mode = str(config.get("split_mode") or "C").upper()
         self._dictionary_name = config.get("dictionary") or "core"
@@ -78,11 +78,11 @@ class SudachiTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SudachiTokenizer":
+    ) -> SudachiTokenizer:
         return cls(config)
 
     def _sudachi(self) -> Any:
@@ -97,12 +97,12 @@ class SudachiTokenizer(Tokenizer):
             self._local.tokenizer = tokenizer
         return tokenizer
 
-    def tokenize_text(self, text: Text) -> List[Token]:
+    def tokenize_text(self, text: str) -> list[Token]:
         """Tokens for ``text`` (also used by tests without a Message)."""
         if not text:
             return []
         sudachi = self._sudachi()
-        tokens: List[Token] = []
+        tokens: list[Token] = []
         for offset, piece in _chunks(text):
             for morpheme in sudachi.tokenize(piece):
                 if morpheme.part_of_speech()[0] in _SKIPPED_POS:
@@ -129,6 +129,6 @@ class SudachiTokenizer(Tokenizer):
             tokens.append(Token(stripped, start, end=start + len(stripped)))
         return tokens
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         return self._apply_token_pattern(self.tokenize_text(text))

@@ -11,7 +11,7 @@ from bot.training import DATA_DIR, DOMAIN_FILE, ENDPOINTS_FILE, rasa_config_file
 from tests.servers import REPO_ROOT, ensure_rasa_python
 
 DIALOGUE_INTENTS = {
-    "greet", "goodbye", "thanks", "affirm", "deny", "human_handoff", "start_over",
+    "greet", "goodbye", "thanks", "affirm", "deny", "human_handoff", "restart",
     "bot_challenge", "out_of_scope", "ask_garbage", "ask_faq", "menu", "none_of_these",
     "feedback",
 }  # fmt: skip
