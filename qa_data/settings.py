@@ -70,6 +70,13 @@ class Retrieval(BaseModel):
     coverage_exponent: float = 0.5
     answer_coverage: float = 0.5
     context_weight: float = 0.4
+    # Latent ranker (nlu/retrieval/latent.py, LSA over the FAQ's own texts, no model): weight
+    # in the fusion (0 turns it off), cosine below latent_floor counts as 0, SVD rank, and the
+    # share of entries changed since the last fit that triggers a re-fit (fewer are folded in).
+    latent_weight: float = 0.05
+    latent_floor: float = 0.2
+    latent_rank: int = 50
+    latent_refit_fraction: float = 0.1
     # Dense ranker: cosine below dense_floor counts as 0; dense_candidates passages are read.
     dense_floor: float = 0.3
     dense_candidates: int = 100

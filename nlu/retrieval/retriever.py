@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,9 @@ from nlu.retrieval.features import (
     query_weights,
     with_synonyms,
 )
-from nlu.retrieval.fusion import calibrate_dense, fuse
+from nlu.retrieval.fusion import calibrate_cosine, fuse
 from nlu.retrieval.index import EntryFeatures, IndexParams, LexicalIndex
+from nlu.retrieval.latent import LatentBasis, latent_features, latent_scores
 from nlu.retrieval.types import Hit, SearchResult
 from nlu.synonyms import SynonymGroupDef, SynonymSet, read_sudachi_synonyms
 
@@ -45,6 +47,12 @@ class _Cached:
     phrasings: list[TextAnalysis]
     fields: dict[str, TextAnalysis]
     vectors: np.ndarray | None = None  # dense passage vectors, when a model is loaded
+    latent: np.ndarray | None = None  # folded into the current latent basis
+
+    def latent_terms(self) -> Counter[str]:
+        return latent_features(
+            (a.base for a in self.phrasings), (a.base for a in self.fields.values())
+        )
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class _Snapshot:
     built_at: float
     build_seconds: float
     dense: Any = None
+    latent: tuple[LatentBasis, np.ndarray] | None = None  # basis, unit entry vectors
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -68,6 +77,7 @@ class _Query:
     optional: set[str] = field(default_factory=set)
     units: list[QueryUnit] = field(default_factory=list)
     synonym_keys: list[str] = field(default_factory=list)
+    terms: tuple[str, ...] = ()  # the question's own features, for the latent ranker
 
 
 def _phrasing_rows(rows: list[Sequence[str]]) -> list[Sequence[str]]:
@@ -100,6 +110,8 @@ class Retriever:
         self._lexical_notice_logged = False
         self._refresh_failed = False
         self._file_groups: tuple[Any, list[SynonymGroupDef]] | None = None
+        self._latent_basis: LatentBasis | None = None
+        self._latent_changes = 0  # entries changed since the basis was fitted
 
     @classmethod
     def from_settings(cls, settings: Any = None, url: str | None = None) -> Retriever:
@@ -224,6 +236,7 @@ class Retriever:
             started = time.perf_counter()
             if snap is not None and snap.meta != meta:
                 self._cache.clear()
+                self._latent_basis = None
             versions = entry_versions(session)
             changed = [
                 pk
@@ -233,9 +246,10 @@ class Retriever:
             records = load_entries(session, changed) if changed else []
             store_groups = load_store_groups(session)
             tuned = tuned_settings(session)
-        for pk in list(self._cache):
-            if pk not in versions:
-                del self._cache[pk]
+        removed = [pk for pk in self._cache if pk not in versions]
+        for pk in removed:
+            del self._cache[pk]
+        self._latent_changes += len(records) + len(removed)
         for record in records:
             self._cache[record.pk] = self._analyse(record, versions.get(record.pk))
         config = self.config.with_overrides(tuned)
@@ -256,6 +270,7 @@ class Retriever:
         )
         lexical = LexicalIndex(entries, params)
         dense = self._build_dense(cached)
+        latent = self._build_latent(cached, config)
         recs = [c.record for c in cached]
         published = np.fromiter((r.published for r in recs), dtype=bool, count=len(recs))
         seconds = time.perf_counter() - started
@@ -270,6 +285,7 @@ class Retriever:
             built_at=time.time(),
             build_seconds=seconds,
             dense=dense,
+            latent=latent,
             info={"reanalysed": len(records)},
         )
         log.debug(
@@ -300,6 +316,30 @@ class Retriever:
         all_vectors = np.vstack([c.vectors for c in cached])
         owner = np.repeat(np.arange(len(cached)), [len(c.vectors) for c in cached])
         return DenseIndex(all_vectors, owner, len(cached), self.config.approximate_index_above)
+
+    def _build_latent(
+        self, cached: Sequence[_Cached], config: RetrievalConfig
+    ) -> tuple[LatentBasis, np.ndarray] | None:
+        """The latent basis and every entry's vector. Changed entries are folded into the
+        existing basis; it is re-fitted when more than ``latent_refit_fraction`` of the entries
+        it was fitted on changed."""
+        if config.latent_weight <= 0 or config.latent_rank < 1 or not cached:
+            self._latent_basis = None
+            return None
+        basis = self._latent_basis
+        if basis is None or self._latent_changes > config.latent_refit_fraction * basis.fitted_on:
+            basis = LatentBasis.fit([c.latent_terms() for c in cached], config.latent_rank)
+            self._latent_basis = basis
+            self._latent_changes = 0
+            for c in cached:
+                c.latent = None
+            if basis is None:
+                return None
+        todo = [c for c in cached if c.latent is None]
+        if todo:
+            for c, v in zip(todo, basis.project([c.latent_terms() for c in todo]), strict=True):
+                c.latent = v
+        return basis, np.vstack([c.latent for c in cached])
 
     def _current(self) -> _Snapshot:
         snap = self._snapshot
@@ -337,9 +377,11 @@ class Retriever:
         parts = [(text, 1.0)]
         if context and context.strip() and snap.config.context_weight > 0:
             parts.append((context, snap.config.context_weight))
-        for part, scale in parts:
+        for i, (part, scale) in enumerate(parts):
             analysis = analyze(self.normalizer, part, units=scale)
             query.units.extend(analysis.units)
+            if i == 0:  # an earlier question given as context would pull the topic
+                query.terms = analysis.base
             feats = with_synonyms(analysis, snap.synonyms, side="query")
             for f, w in query_weights(feats, kinds, scale).items():
                 if w > query.weights.get(f, 0.0):
@@ -359,7 +401,8 @@ class Retriever:
         Lexical: ``bm25_norm ** (1 - e) * coverage ** e`` (``e``: ``coverage_exponent``) for
         the best ``rerank_depth`` entries (0 for the rest), where ``coverage`` is the idf-weighted
         share of the question's content words the entry mentions (``LexicalIndex.coverage``);
-        then fused with the calibrated dense similarity when a model is loaded."""
+        fused with the calibrated latent (LSA) cosine (``latent_weight``), then with the
+        calibrated dense similarity when a model is loaded."""
         snap = self._current()
         config = snap.config
         query = self._query_vector(snap, text, context)
@@ -378,11 +421,18 @@ class Retriever:
                 e = min(1.0, max(0.0, config.coverage_exponent))
                 lexical[top] = np.clip(bm25[top], 0, None) ** (1 - e) * np.clip(cov, 0, 1) ** e
         scores = lexical
+        if snap.latent is not None:
+            # Only re-orders entries the lexical ranker found: a cosine alone, in a small FAQ,
+            # is high for too many unrelated questions.
+            basis, vectors = snap.latent
+            latent = latent_scores(basis, vectors, query.terms, config.latent_floor)
+            fused = fuse(scores, latent, config.latent_weight)
+            scores = np.where(lexical > 0, fused, 0.0).astype(np.float32)
         if snap.dense is not None and self._encoder is not None and config.dense_weight > 0:
             query_text = f"{context} {text}" if context else text
             qv = self._encoder.encode_queries([query_text])[0]
             cos = snap.dense.search(qv, config.dense_candidates)
-            scores = fuse(scores, calibrate_dense(cos, config.dense_floor), config.dense_weight)
+            scores = fuse(scores, calibrate_cosine(cos, config.dense_floor), config.dense_weight)
         scores = scores.astype(np.float32, copy=True)
         if not include_drafts:
             scores[~snap.published] = -1.0
