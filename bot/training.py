@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -130,6 +132,10 @@ def train(
         raise TrainingError(
             f"Rasa の Python が見つかりません: {python}（make install を実行してください）"
         )
+    # Rasa writes into a private folder first and the finished model is renamed into place, so
+    # a process starting Rasa at the same time never loads a half-written archive.
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".training-", dir=directory))
     command = [
         str(python),
         "-m",
@@ -142,27 +148,51 @@ def train(
         "--config",
         str(rasa_config_file(directory)),
         "--out",
-        str(directory),
+        str(staging),
         "--fixed-model-name",
         target.name.removesuffix(".tar.gz"),
     ]
     if force:
         command.append("--force")
     output = subprocess.PIPE if quiet else None
-    result = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        env=service_env(),
-        stdout=log or output,
-        stderr=subprocess.STDOUT if (log or quiet) else None,
-        check=False,
-    )
-    if result.returncode != 0 or not target.exists():
-        tail = ""
-        if quiet and result.stdout:
-            tail = result.stdout.decode("utf-8", "replace")[-3000:]
-        raise TrainingError(f"rasa train が失敗しました (終了コード {result.returncode})\n{tail}")
-    for old in directory.glob(f"{MODEL_PREFIX}*.tar.gz"):
-        if old != target:
-            old.unlink(missing_ok=True)
+    try:
+        result = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=service_env(),
+            stdout=log or output,
+            stderr=subprocess.STDOUT if (log or quiet) else None,
+            check=False,
+        )
+        trained = staging / target.name
+        if result.returncode != 0 or not trained.exists():
+            tail = ""
+            if quiet and result.stdout:
+                tail = result.stdout.decode("utf-8", "replace")[-3000:]
+            raise TrainingError(
+                f"rasa train が失敗しました (終了コード {result.returncode})\n{tail}"
+            )
+        os.replace(trained, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _remove_old_models(directory, keep=target)
     return target
+
+
+def _remove_old_models(directory: Path, keep: Path, spare: int = 2) -> None:
+    """Delete superseded models, sparing the newest few: another process (a test session, a
+    second checkout) may be about to load one of them."""
+    others = sorted(
+        (p for p in directory.glob(f"{MODEL_PREFIX}*.tar.gz") if p != keep),
+        key=_modified,
+        reverse=True,
+    )
+    for old in others[spare:]:
+        old.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # removed meanwhile by another process
+        return 0.0

@@ -129,6 +129,10 @@ options = [NEW] + [r["ID"] for r in rows]
 labels = {r["ID"]: f"{r['ID']}｜{r['状態']}｜{r['質問'][:40]}" for r in rows}
 goto = st.session_state.pop(GOTO_KEY, None)  # set by "create" (before the widget exists)
 current_choice = goto or st.session_state.get("qa_choice")
+if isinstance(current_choice, str) and current_choice not in options and "｜" in current_choice:
+    # Streamlit identifies the chosen option by its label: once the entry's status or question
+    # has changed (here or by someone else), the browser sends the old label. Its ID still holds.
+    goto = current_choice = current_choice.split("｜", 1)[0]
 if current_choice and current_choice not in options:
     options.append(current_choice)  # keep the entry open even when the filters hide it
     labels[current_choice] = current_choice
