@@ -5,8 +5,17 @@
    server answering a trivial rule response with no custom action (「ヘルスチェック」 →
    ``utter_health_check``). Target: our extra cost ≤ 30 ms at the median.
 2. Load: 20 simulated residents in parallel for 60 s (``BENCH_SECONDS``), each sending questions,
-   garbage queries, menu clicks and candidate selections: errors, p95, messages per second.
-   Target: zero errors, p95 ≤ 1 s.
+   garbage queries, menu clicks and candidate selections: errors, p95, messages per second, and
+   the CPU time each server spent per message (the machine may be shared, so wall-clock figures
+   alone say little). Target: zero errors, p95 ≤ 1 s.
+
+   Each simulated resident is a sequence of conversations: after 5-20 messages (random) it starts
+   a new one with a new sender id, as a real resident does by opening the page again (the widget
+   keeps its sender id in ``sessionStorage``, so one id lives for one browser tab; the public web
+   server also allows only 30 messages a minute per client). One sender id sending a message every
+   ~0.1 s for the whole run would grow a conversation far beyond anything real, and Rasa's
+   per-message cost grows with the conversation (it re-reads the whole in-memory tracker).
+   ``BENCH_SESSION_MESSAGES=0`` keeps one sender id per resident to measure that worst case.
 
 Runs against a fresh database seeded with the demo city (or the test city if the demo files are
 missing), real ``rasa run`` and the real action server on free ports.
@@ -15,6 +24,7 @@ missing), real ``rasa run`` and the real action server on free ports.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -23,6 +33,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
@@ -31,7 +42,10 @@ from tests import servers  # noqa: E402
 
 SEQUENTIAL_ROUNDS = 150
 RESIDENTS = 20
-LOAD_SECONDS = float(__import__("os").environ.get("BENCH_SECONDS", "60"))
+LOAD_SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
+# Messages per conversation, drawn at random in this range; BENCH_SESSION_MESSAGES=0 keeps one
+# conversation per resident for the whole run.
+SESSION_MESSAGES = None if os.environ.get("BENCH_SESSION_MESSAGES") == "0" else (5, 20)
 
 FAQ_QUESTIONS = [
     "住民票の写しを取りたい", "マイナンバーカードを申請したい", "児童手当の手続きを教えて",
@@ -101,9 +115,14 @@ async def resident(
     client: httpx.AsyncClient, webhook: str, number: int, deadline: float, stats: dict
 ) -> None:
     rng = random.Random(number)
-    sender = f"bench-load-{number}"
+    conversation, left = 0, 0
     next_payloads: list[str] = []
     while time.monotonic() < deadline:
+        if SESSION_MESSAGES and left == 0:  # another visit: a new tab, a new sender id
+            conversation, left = conversation + 1, rng.randint(*SESSION_MESSAGES)
+            next_payloads = []
+        left -= 1
+        sender = f"bench-load-{number}-{conversation}"
         if next_payloads and rng.random() < 0.5:
             message = rng.choice(next_payloads)
         elif rng.random() < 0.6:
@@ -131,10 +150,25 @@ async def resident(
         await asyncio.sleep(rng.uniform(0.0, 0.2))  # a resident reads, then types
 
 
-async def load(rasa_url: str) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (the action server's worker)."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+async def load(rasa_url: str, servers_by_name: dict[str, int]) -> None:
     webhook = f"{rasa_url}/webhooks/rest/webhook"
     stats: dict = {"latencies": [], "errors": []}
     limits = httpx.Limits(max_connections=RESIDENTS * 2)
+    cpu_before = {name: cpu_seconds(pid) for name, pid in servers_by_name.items()}
+    load_before = os.getloadavg()[0]
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         started = time.monotonic()
         deadline = started + LOAD_SECONDS
@@ -142,10 +176,23 @@ async def load(rasa_url: str) -> None:
             *(resident(client, webhook, n, deadline, stats) for n in range(RESIDENTS))
         )
         seconds = time.monotonic() - started
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in servers_by_name.items()}
     latencies = stats["latencies"]
-    print(f"\n[2] 負荷: 住民 {RESIDENTS} 人が同時に {seconds:.0f} 秒間やり取り")
+    sessions = (
+        f"{SESSION_MESSAGES[0]}～{SESSION_MESSAGES[1]} 件ごとに新しい会話"
+        if SESSION_MESSAGES
+        else "会話は1人1つ"
+    )
+    print(f"\n[2] 負荷: 住民 {RESIDENTS} 人が同時に {seconds:.0f} 秒間やり取り（{sessions}）")
     print(f"    メッセージ {len(latencies)} 件、{len(latencies) / seconds:.1f} 件/秒")
     print(f"    エラー {len(stats['errors'])} 件")
+    count = max(len(latencies), 1)
+    print(
+        "    CPU時間 1件あたり "
+        + "、".join(f"{name} {used * 1000 / count:.1f} ms" for name, used in cpu.items())
+        + f"（ロードアベレージ 開始時 {load_before:.1f}、終了時 {os.getloadavg()[0]:.1f}、"
+        f"CPU {psutil.cpu_count()} 個）"
+    )
     if latencies:
         print(
             f"    応答時間 中央値 {statistics.median(latencies):.0f} ms、"
@@ -181,7 +228,8 @@ def main() -> None:
                         json={"sender": "bench-warmup", "message": message},
                     )
                 side_by_side(client, stack.rasa_url)
-            asyncio.run(load(stack.rasa_url))
+            server_pids = {"Rasa": stack._rasa.pid, "アクションサーバー": stack._actions.pid}
+            asyncio.run(load(stack.rasa_url, server_pids))
         finally:
             stack.close()
 
