@@ -24,7 +24,7 @@ TSU_GARBAGE_CSV = SHARED_DIR / "datasets" / "tsu-garbage" / "tsu_gomi_bunbetsu.c
 POSTGRES_URL = os.environ.get("MADOGUCHI_TEST_POSTGRES_URL")
 
 # Real Rasa and action servers (`bot_stack`), started once per session for bot and widget tests.
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.servers", "tests.browser"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

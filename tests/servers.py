@@ -55,6 +55,24 @@ def ensure_rasa_python() -> Path:
     return python
 
 
+def run_in_rasa_venv(script: str, payload: Any) -> Any:
+    """Run ``script`` under the Rasa interpreter with ``payload`` as JSON on stdin; return the JSON
+    of its last output line."""
+    result = subprocess.run(
+        [str(ensure_rasa_python()), "-c", script],
+        input=json.dumps(payload, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={"PYTHONPATH": str(REPO_ROOT), "RASA_TELEMETRY_ENABLED": "false",
+             "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"},
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -210,7 +228,8 @@ def seed_test_city(url: str, garbage_csv: Path | None = DEMO_GARBAGE_CSV) -> Non
 # ---- processes -----------------------------------------------------------------------------
 
 
-def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Wait until ``url`` answers; raise with the log's tail if the process exits or time is up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -271,7 +290,7 @@ def start_action_server(
         log,
     )
     url = f"http://127.0.0.1:{port}"
-    _wait_http(f"{url}/health", process, log, timeout)
+    wait_http(f"{url}/health", process, log, timeout)
     warm_up_actions(url)
     return process
 
@@ -315,7 +334,7 @@ def start_rasa(
         service_env({"MADOGUCHI_ACTION_ENDPOINT": f"{action_url}/webhook"}),
         log,
     )
-    _wait_http(f"http://127.0.0.1:{port}/", process, log, timeout)
+    wait_http(f"http://127.0.0.1:{port}/", process, log, timeout)
     return process
 
 

@@ -6,19 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from tests.servers import free_port
-from tests.widget.widget_helpers import CHROMIUM_ARGS, DESKTOP
+from tests.browser import DESKTOP
+from tests.servers import free_port, wait_http
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 FAILURE_SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
 START_TIMEOUT = 90.0
 # A Streamlit rerun takes seconds on a busy 2-core machine; Playwright's default is 5 s.
@@ -73,34 +69,26 @@ def start_console(database_url: str, log_dir: Path) -> Console:
             start_new_session=True,
         )  # fmt: skip
     console = Console(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the console exited:\n{console.log()}")
-        try:
-            if httpx.get(f"{console.url}/_stcore/health", timeout=2).status_code == 200:
-                return console
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    console.stop()
-    raise RuntimeError(f"the console did not start:\n{console.log()}")
+    try:
+        wait_http(f"{console.url}/_stcore/health", process, log_path, START_TIMEOUT)
+    except RuntimeError:
+        console.stop()
+        raise
+    return console
 
 
 @contextmanager
-def chromium_page() -> Iterator:
-    """A desktop-sized page in Debian Chromium."""
-    from playwright.sync_api import expect, sync_playwright
+def desktop_page(browser) -> Iterator:
+    """A desktop-sized page in a fresh context of the session's Chromium."""
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(**DESKTOP)
-            context.set_default_timeout(WAIT_MS)
-            yield context.new_page()
-        finally:
-            browser.close()
+    context = browser.new_context(**DESKTOP)
+    try:
+        context.set_default_timeout(WAIT_MS)
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def failure_screenshot(page, name: str) -> Path | None:

@@ -22,7 +22,7 @@ from qa_data.permissions import SYSTEM_ACTOR
 from tests.admin.console_browser_helpers import (
     Console,
     choose_option,
-    chromium_page,
+    desktop_page,
     failure_screenshot,
     start_console,
     wait_until_idle,
@@ -161,10 +161,10 @@ def click_and_see(page, button: str, message: str, heading: str) -> None:
 
 
 @pytest.fixture
-def page(request: pytest.FixtureRequest):
+def page(request: pytest.FixtureRequest, browser):
     """A Chromium page; when the test fails, a screenshot goes to test-output/screenshots/."""
     failed_before = request.session.testsfailed
-    with chromium_page() as page:
+    with desktop_page(browser) as page:
         yield page
         # The test's own report is counted before its fixtures are torn down.
         if request.session.testsfailed > failed_before:

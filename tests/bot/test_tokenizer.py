@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
-from tests.servers import REPO_ROOT, ensure_rasa_python
+from tests.servers import run_in_rasa_venv
 
 SCRIPT = r"""
 import json, sys
@@ -37,20 +34,7 @@ TEXTS = {
 
 @pytest.fixture(scope="module")
 def tokens() -> dict[str, list[list]]:
-    python = ensure_rasa_python()
-    result = subprocess.run(
-        [str(python), "-c", SCRIPT],
-        input=json.dumps(TEXTS, ensure_ascii=False),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={"PYTHONPATH": str(REPO_ROOT), "RASA_TELEMETRY_ENABLED": "false",
-             "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"},
-        timeout=300,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_in_rasa_venv(SCRIPT, TEXTS)
 
 
 def _check_offsets(text: str, tokens: list[list]) -> None:

@@ -4,7 +4,6 @@ number in the workbook is checked against plain SQL on the database (not ``repor
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import pytest
@@ -307,11 +306,7 @@ def test_xlsx_numbers_match_the_database(october_report) -> None:
     assert any("アカウントロックが1件" in a for a in actions)
 
 
-def test_html_renders_in_chromium(october_report) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+def test_html_renders_in_chromium(october_report, browser) -> None:
     _data, out = october_report
     html_path = out / "madoguchi-report-2026-10.html"
     html = html_path.read_text(encoding="utf-8")
@@ -319,41 +314,31 @@ def test_html_renders_in_chromium(october_report) -> None:
     assert "http://" not in html and "https://" not in html  # self-contained
     assert html.count("data:image/png;base64,") >= 6
     OUTPUT_DIR.mkdir(exist_ok=True)
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=args)
-        try:
-            page = browser.new_page(viewport={"width": 900, "height": 1200})
-            requests = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(html_path.as_uri())
-            assert page.locator("h1").inner_text().endswith("月次レポート（2026年10月）")
-            headings = page.locator("h2").all_inner_texts()
-            assert headings == [
-                "1. 概要",
-                "2. 回答精度（回帰セット）",
-                "3. 利用状況",
-                "4. 職員による更新",
-                "5. 運用状況",
-                "6. 推奨アクション",
-            ]
-            widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
-            assert widths and all(w > 100 for w in widths)
-            assert all(url.startswith(("file:", "data:")) for url in requests)
-            page.screenshot(path=str(OUTPUT_DIR / "monthly-report-2026-10.png"), full_page=True)
-            page.emulate_media(media="print")
-            pdf = page.pdf(format="A4", print_background=True)
-            (OUTPUT_DIR / "monthly-report-2026-10.pdf").write_bytes(pdf)
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 900, "height": 1200})
+    try:
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(html_path.as_uri())
+        assert page.locator("h1").inner_text().endswith("月次レポート（2026年10月）")
+        headings = page.locator("h2").all_inner_texts()
+        assert headings == [
+            "1. 概要",
+            "2. 回答精度（回帰セット）",
+            "3. 利用状況",
+            "4. 職員による更新",
+            "5. 運用状況",
+            "6. 推奨アクション",
+        ]
+        widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+        assert widths and all(w > 100 for w in widths)
+        assert all(url.startswith(("file:", "data:")) for url in requests)
+        page.screenshot(path=str(OUTPUT_DIR / "monthly-report-2026-10.png"), full_page=True)
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4", print_background=True)
+        (OUTPUT_DIR / "monthly-report-2026-10.pdf").write_bytes(pdf)
+    finally:
+        context.close()
     assert (OUTPUT_DIR / "monthly-report-2026-10.png").stat().st_size > 50_000
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 3  # several A4 pages
 

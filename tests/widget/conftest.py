@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from widget_helpers import (
-    CHROMIUM_ARGS,
-    DESKTOP,
     HostSite,
     QuietHandler,
     WebServer,
     start_web_server,
 )
+
+from tests.browser import DESKTOP
 
 
 @pytest.fixture
@@ -45,19 +44,6 @@ def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
     yield HostSite(root, f"http://127.0.0.1:{server.server_address[1]}")
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("chromium is missing: run `make install` (or `apt-get install -y chromium`)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

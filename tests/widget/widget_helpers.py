@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from tests.servers import free_port, wait_http
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WIDGET_DIR = REPO_ROOT / "widget"
@@ -22,16 +20,6 @@ README_SCREENSHOTS = WIDGET_DIR / "screenshots"
 # The README's screenshots are tracked files: only a deliberate run rewrites them, so that
 # `make test` leaves the work tree clean.
 UPDATE_README_SCREENSHOTS = os.environ.get("MADOGUCHI_UPDATE_SCREENSHOTS") == "1"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "ja-JP"}
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -40,12 +28,6 @@ PHONE = {
     "locale": "ja-JP",
 }
 DEAD_URL = "http://127.0.0.1:9"  # the discard port: nothing listens there
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -85,18 +67,12 @@ def start_web_server(database_url: str, log_dir: Path, **env: str) -> WebServer:
             stderr=subprocess.STDOUT,
         )
     server = WebServer(f"http://127.0.0.1:{port}", process, log_path, env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the web server exited:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/widget/settings.json", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"the web server did not start:\n{log_path.read_text()}")
+    try:
+        wait_http(f"{server.url}/widget/settings.json", process, log_path, 30)
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
 
 
 @dataclass
