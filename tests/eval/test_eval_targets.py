@@ -53,14 +53,19 @@ STRIPPED_FLOOR = {
 }
 
 
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+def _seeded_demo(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
     from qa_data.demo import seed_demo
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('eval') / 'demo.db'}"
+    url = f"sqlite:///{tmp_path_factory.mktemp('eval') / name}"
     db.upgrade(url)
     report = seed_demo(url)
     assert report.ok, report.errors
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _seeded_demo(tmp_path_factory, "demo.db")
     yield url
     db.get_engine(url).dispose()
 
@@ -70,13 +75,9 @@ def stripped_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The demo FAQ with only ID/質問/回答, like a city's FAQ imported from those columns."""
     from sqlalchemy import select
 
-    from qa_data.demo import seed_demo
     from qa_data.models import QAEntry
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('eval') / 'stripped.db'}"
-    db.upgrade(url)
-    report = seed_demo(url)
-    assert report.ok, report.errors
+    url = _seeded_demo(tmp_path_factory, "stripped.db")
     with db.session_scope(url) as session:
         for entry in session.scalars(select(QAEntry)):
             entry.alternate_questions = []
