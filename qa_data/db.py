@@ -24,13 +24,19 @@ def get_engine(url: str | None = None) -> Engine:
     """One engine per URL for the whole process (engines own connection pools)."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        if path and ":memory:" not in path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_sqlite_folder(url: str) -> None:
+    # SQLite creates the database file on first use, but not the folder it lives in (data/ on a
+    # fresh checkout).
+    path = url.removeprefix("sqlite:///")
+    if path and ":memory:" not in path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -77,4 +83,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Apply the Alembic migrations up to ``revision``."""
     from alembic import command
 
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        _create_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)

@@ -39,3 +39,11 @@ def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -
     assert "127.0.0.1" in result.stderr
     assert "secret-pw" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_folder_of_a_new_sqlite_database(tmp_path: Path) -> None:
+    """A fresh checkout has no data/ folder; SQLite would refuse to open the file."""
+    database = tmp_path / "data" / "madoguchi.db"
+    result = run(f"sqlite:///{database}", "db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert database.stat().st_size > 0
