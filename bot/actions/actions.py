@@ -1,4 +1,4 @@
-"""The custom actions: FAQ answers, candidates, follow-ups, garbage sorting, menu, handoff, logs.
+"""The custom actions: FAQ answers, candidates, follow-ups, garbage, menu, handoff, restart, logs.
 
 Message shapes follow the bot ↔ widget contract: answers and contacts are ``custom`` payloads
 (``{"type": "answer", ...}``, ``{"type": "contact", ...}``); candidates, menu, feedback and
@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
@@ -554,6 +554,22 @@ class ActionLogMessage(Action):
         turn = _Turn(tracker, "dialogue")
         await turn.store(decision="dialogue")
         return [SlotSet("pending_candidates", None)]
+
+
+class ActionRestart(Action):
+    """「最初から」: replaces Rasa's built-in ``action_restart`` (listed under ``actions`` in the
+    domain) so that the message is logged before ``Restarted`` clears the conversation."""
+
+    def name(self) -> str:
+        return "action_restart"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        turn = _Turn(tracker, "dialogue")
+        dispatcher.utter_message(response="utter_restart")
+        await turn.store(decision="dialogue")
+        return [Restarted()]
 
 
 class ActionWarmup(Action):

@@ -1,12 +1,17 @@
-"""「最初から」: the trained ``restart`` intent runs Rasa's own ``action_restart``, which sends
-``utter_restart`` and clears the conversation (through the REST webhook of the real servers)."""
+"""「最初から」: the trained ``restart`` intent runs Rasa's built-in rule to ``action_restart``,
+which our action server overrides: the message is logged (masked), ``utter_restart`` is sent and
+the conversation is cleared (through the REST webhook of the real servers and the real store)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from qa_data.chat_log import hash_session_id
+from qa_data.db import session_scope
+from qa_data.models import QueryLog
 from tests.servers import BotStack
 
 pytestmark = pytest.mark.servers
@@ -21,9 +26,27 @@ def contact_phones(messages: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("message", ["最初からやり直したい", "/restart"])
-def test_restart_replies_politely_and_forgets_the_conversation(
-    bot_stack: BotStack, message: str
+def logs(stack: BotStack, sender: str) -> list[QueryLog]:
+    with session_scope(stack.database_url) as session:
+        return list(
+            session.scalars(
+                select(QueryLog)
+                .where(QueryLog.session_id == hash_session_id(sender))
+                .order_by(QueryLog.id)
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("message", "stored"),
+    [
+        ("最初からやり直したい", "最初からやり直したい"),
+        ("/restart", "/restart"),
+        ("taro@example.jpです。最初からやり直したい", "[メールアドレス]です。最初からやり直したい"),
+    ],
+)
+def test_restart_replies_politely_logs_and_forgets_the_conversation(
+    bot_stack: BotStack, message: str, stored: str
 ) -> None:
     sender = bot_stack.new_sender()
     bot_stack.chat(sender, "保育園の入園を申し込みたい")
@@ -36,3 +59,26 @@ def test_restart_replies_politely_and_forgets_the_conversation(
 
     handoff = bot_stack.chat(sender, "担当の人と電話で話したい")
     assert contact_phones(handoff) == [GENERAL_PHONE]
+
+    # One row per message, the restart's among them, masked like every other message.
+    rows = logs(bot_stack, sender)
+    assert len(rows) == 4
+    restart = rows[2]
+    assert (restart.intent, restart.kind, restart.decision) == ("restart", "dialogue", "dialogue")
+    assert restart.text == stored
+    assert "taro@example.jp" not in restart.text
+
+
+def test_restart_without_action_server_apologises(bot_stack: BotStack) -> None:
+    """action_restart now runs in the action server: when it is down, the resident gets the
+    technical apology from Rasa itself (bot.rasa_policy.ActionFailurePolicy), never silence."""
+    sender = bot_stack.new_sender()
+    bot_stack.stop_actions()
+    try:
+        reply = bot_stack.chat(sender, "最初からやり直したい")
+        texts = "\n".join(m.get("text") or "" for m in reply)
+        assert "システムに不具合" in texts and GENERAL_PHONE in texts
+        assert contact_phones(reply) == [GENERAL_PHONE]
+    finally:
+        bot_stack.start_actions()
+    assert [m.get("text") for m in bot_stack.chat(sender, "/restart")] == [RESTART_TEXT]
