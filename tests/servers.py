@@ -375,6 +375,23 @@ class BotStack:
             self.action_port, self.database_url, self.log_dir / "actions.log"
         )
 
+    def query_logs(self, sender: str) -> list[Any]:
+        """The ``QueryLog`` rows stored for ``sender``'s conversation, oldest first."""
+        from sqlalchemy import select
+
+        from qa_data.chat_log import hash_session_id
+        from qa_data.db import session_scope
+        from qa_data.models import QueryLog
+
+        with session_scope(self.database_url) as session:
+            return list(
+                session.scalars(
+                    select(QueryLog)
+                    .where(QueryLog.session_id == hash_session_id(sender))
+                    .order_by(QueryLog.id)
+                )
+            )
+
     def action_log(self) -> str:
         return _tail(self.log_dir / "actions.log", 20000)
 

@@ -31,23 +31,12 @@ def buttons(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [b for m in messages for b in m.get("buttons") or []]
 
 
-def logs(stack: BotStack, sender: str) -> list[QueryLog]:
-    with session_scope(stack.database_url) as session:
-        return list(
-            session.scalars(
-                select(QueryLog)
-                .where(QueryLog.session_id == hash_session_id(sender))
-                .order_by(QueryLog.id)
-            )
-        )
-
-
 def test_greeting(bot_stack: BotStack) -> None:
     sender = bot_stack.new_sender()
     reply = bot_stack.chat(sender, "こんにちは")
     assert "こんにちは" in texts(reply)
     assert {"title": "メニューから探す", "payload": "/menu"} in buttons(reply)
-    [row] = logs(bot_stack, sender)
+    [row] = bot_stack.query_logs(sender)
     assert (row.kind, row.intent, row.decision) == ("dialogue", "greet", "dialogue")
 
 
@@ -67,7 +56,7 @@ def test_faq_answer_with_feedback_buttons(bot_stack: BotStack) -> None:
         '/feedback{"helpful":true,"qa_id":"T-0001"}',
         '/feedback{"helpful":false,"qa_id":"T-0001"}',
     ]
-    [row] = logs(bot_stack, sender)
+    [row] = bot_stack.query_logs(sender)
     assert (row.kind, row.decision, row.qa_shown) == ("message", "answer", "T-0001")
     assert row.top_hits[0]["id"] == "T-0001" and row.top_hits[0]["score"] > 0
     assert row.response_ms is not None and row.department_id is not None
@@ -123,7 +112,7 @@ def test_candidates_then_selection(bot_stack: BotStack, retriever) -> None:
     reply = bot_stack.chat(sender, f'/select_qa{{"qa_id":"{chosen}"}}')
     [answer] = customs(reply, "answer")
     assert answer["qa_id"] == chosen
-    rows = logs(bot_stack, sender)
+    rows = bot_stack.query_logs(sender)
     assert [r.decision for r in rows] == ["candidates", "answer"]
     assert rows[1].kind == "select" and rows[1].qa_selected == chosen
 
@@ -183,7 +172,7 @@ def test_none_of_these_gives_the_contact(bot_stack: BotStack, retriever) -> None
     }
     if not shown_next:
         assert contacts[0]["phone"].startswith("012-345-67")  # the candidates' department
-    assert logs(bot_stack, sender)[-1].kind == "none_of_these"
+    assert bot_stack.query_logs(sender)[-1].kind == "none_of_these"
 
 
 def test_no_match_with_contact(bot_stack: BotStack) -> None:
@@ -193,7 +182,7 @@ def test_no_match_with_contact(bot_stack: BotStack) -> None:
     [contact] = customs(reply, "contact")
     assert contact["phone"] and contact["hours"]
     assert contact["phone"] in texts(reply)
-    row = logs(bot_stack, sender)[-1]
+    row = bot_stack.query_logs(sender)[-1]
     assert (row.kind, row.decision) == ("message", "no_match")
 
 
@@ -222,7 +211,7 @@ def test_feedback_is_stored(bot_stack: BotStack) -> None:
         ).one()
     assert [(r.helpful, r.qa_external_id) for r in rows] == [(True, "T-0003"), (False, "T-0003")]
     assert rows[0].query_log_id == answer_log.id
-    assert [r.decision for r in logs(bot_stack, sender)][1] == "helpful"
+    assert [r.decision for r in bot_stack.query_logs(sender)][1] == "helpful"
 
 
 def test_garbage_with_the_demo_dictionary(bot_stack: BotStack) -> None:
@@ -242,7 +231,7 @@ def test_garbage_with_the_demo_dictionary(bot_stack: BotStack) -> None:
     reply = bot_stack.chat(sender, "ふにゃもげ装置は何ごみ？")
     assert "分別は見つかりませんでした" in texts(reply)
     assert customs(reply, "contact")
-    decisions = [r.decision for r in logs(bot_stack, sender)]
+    decisions = [r.decision for r in bot_stack.query_logs(sender)]
     assert decisions == [
         "garbage_match",
         "garbage_match",
@@ -296,7 +285,7 @@ def test_menu_navigation(bot_stack: BotStack) -> None:
     assert questions["住民税の納付書をなくした"] == '/select_qa{"qa_id":"T-0007"}'
     reply = bot_stack.chat(sender, questions["住民税の納付書をなくした"])
     assert customs(reply, "answer")[0]["qa_id"] == "T-0007"
-    assert [r.kind for r in logs(bot_stack, sender)] == ["menu", "menu", "menu", "select"]
+    assert [r.kind for r in bot_stack.query_logs(sender)] == ["menu", "menu", "menu", "select"]
 
 
 def test_handoff_gives_department_and_general_contact(bot_stack: BotStack) -> None:
@@ -306,7 +295,7 @@ def test_handoff_gives_department_and_general_contact(bot_stack: BotStack) -> No
     phones = [c["phone"] for c in customs(reply, "contact")]
     assert phones == ["012-345-6722", GENERAL_PHONE]
     assert "子育て支援課" in texts(reply) and "受付時間" in texts(reply)
-    assert logs(bot_stack, sender)[-1].kind == "handoff"
+    assert bot_stack.query_logs(sender)[-1].kind == "handoff"
 
 
 def test_short_replies(bot_stack: BotStack) -> None:
@@ -314,7 +303,7 @@ def test_short_replies(bot_stack: BotStack) -> None:
     assert "チャットボット" in texts(bot_stack.chat(sender, "あなたは誰ですか"))
     assert "お答えできません" in texts(bot_stack.chat(sender, "今日の天気は？"))
     assert "どういたしまして" in texts(bot_stack.chat(sender, "ありがとうございました"))
-    assert [r.intent for r in logs(bot_stack, sender)] == [
+    assert [r.intent for r in bot_stack.query_logs(sender)] == [
         "bot_challenge",
         "out_of_scope",
         "thanks",
@@ -348,7 +337,7 @@ def test_personal_data_is_masked_in_stored_logs(bot_stack: BotStack) -> None:
     )
     reply = bot_stack.chat(sender, message)
     assert reply
-    [row] = logs(bot_stack, sender)
+    [row] = bot_stack.query_logs(sender)
     for secret in ("090-1234-5678", "taro@example.jp", "123456789012", "514-0001", "5番2号",
                    "1985年"):  # fmt: skip
         assert secret not in row.text

@@ -7,11 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from qa_data.chat_log import hash_session_id
-from qa_data.db import session_scope
-from qa_data.models import QueryLog
 from tests.servers import BotStack
 
 pytestmark = pytest.mark.servers
@@ -24,17 +20,6 @@ def contact_phones(messages: list[dict[str, Any]]) -> list[str]:
     return [
         m["custom"]["phone"] for m in messages if (m.get("custom") or {}).get("type") == "contact"
     ]
-
-
-def logs(stack: BotStack, sender: str) -> list[QueryLog]:
-    with session_scope(stack.database_url) as session:
-        return list(
-            session.scalars(
-                select(QueryLog)
-                .where(QueryLog.session_id == hash_session_id(sender))
-                .order_by(QueryLog.id)
-            )
-        )
 
 
 @pytest.mark.parametrize(
@@ -61,7 +46,7 @@ def test_restart_replies_politely_logs_and_forgets_the_conversation(
     assert contact_phones(handoff) == [GENERAL_PHONE]
 
     # One row per message, the restart's among them, masked like every other message.
-    rows = logs(bot_stack, sender)
+    rows = bot_stack.query_logs(sender)
     assert len(rows) == 4
     restart = rows[2]
     assert (restart.intent, restart.kind, restart.decision) == ("restart", "dialogue", "dialogue")
