@@ -274,10 +274,16 @@ class ActionAnswerFaq(Action):
                 dispatcher.utter_message(text=services.text("empty_message"))
                 await turn.store(decision="dialogue")
                 return []
-            limit = services.settings().limits.question_chars
-            return await answer_search(dispatcher, tracker, turn, turn.text[: max(limit, 1)])
+            return await search_typed_question(dispatcher, tracker, turn)
         except Exception as error:
             return await send_error(dispatcher, turn, error)
+
+
+async def search_typed_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, turn: _Turn
+) -> list[dict[str, Any]]:
+    limit = services.settings().limits.question_chars
+    return await answer_search(dispatcher, tracker, turn, turn.text[: max(limit, 1)])
 
 
 class ActionSelectQa(Action):
@@ -291,6 +297,10 @@ class ActionSelectQa(Action):
         try:
             qa_id = _entity(tracker, "qa_id")
             info = await send_answer(dispatcher, str(qa_id)) if qa_id else None
+            if info is None and not turn.text.startswith("/"):
+                # Typed, not a button: digits and hyphens (a phone number, a year) can make the
+                # classifier pick select_qa. Naming no QA, the text is a question after all.
+                return await search_typed_question(dispatcher, tracker, _Turn(tracker, "message"))
             if info is None:
                 dispatcher.utter_message(text=services.text("unknown_qa"))
                 await turn.store(decision="no_match", qa_selected=qa_id and str(qa_id))

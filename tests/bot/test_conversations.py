@@ -346,3 +346,21 @@ def test_personal_data_is_masked_in_stored_logs(bot_stack: BotStack) -> None:
     with session_scope(bot_stack.database_url) as session:
         stored = session.scalars(select(QueryLog.text)).all()
     assert not any("090-1234-5678" in text for text in stored)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["090-1234-5678の山田です。住民票の写しを取りたい", "住民票の写しを取りたい T-9999"],
+)
+def test_typed_text_that_looks_like_a_qa_id_is_still_searched(
+    bot_stack: BotStack, message: str
+) -> None:
+    """Digits and hyphens (a phone number, an unknown ID) can make DIET pick select_qa, which the
+    candidate buttons send. Typed text that names no QA is answered as a question."""
+    sender = bot_stack.new_sender()
+    reply = bot_stack.chat(sender, message)
+    assert "T-0001" in [a["qa_id"] for a in customs(reply, "answer")] + [
+        b["payload"].split('"qa_id":"')[-1][:6] for b in buttons(reply)
+    ], reply
+    [row] = bot_stack.query_logs(sender)
+    assert "090-1234-5678" not in row.text
