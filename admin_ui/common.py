@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from qa_data.db import session_scope
 from qa_data.models import Department, QAEntry
@@ -86,6 +87,22 @@ def _link_url(link: str) -> str:
 def flash(message: str, kind: str = "success") -> None:
     """A message shown once after the next rerun."""
     st.session_state.setdefault("madoguchi_flash", []).append((kind, message))
+
+
+def apply_change(
+    action: Callable[[Session], object], message: str, refused: tuple[type[Exception], ...]
+) -> None:
+    """Run ``action`` in one transaction. A refused change (one of ``refused``: no permission, a
+    rule of the store) shows its message and writes nothing; otherwise ``message`` is shown after
+    the rerun."""
+    try:
+        with session_scope() as session:
+            action(session)
+    except refused as error:
+        st.error(str(error))
+        return
+    flash(message)
+    st.rerun()
 
 
 def show_flash() -> None:

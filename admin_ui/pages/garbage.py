@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy import func, or_, select
 
 from admin_ui.auth import require_login
-from admin_ui.common import flash, show_flash
+from admin_ui.common import apply_change, flash, show_flash
 from qa_data import editing
 from qa_data.db import session_scope
 from qa_data.models import GarbageItem, Role
@@ -46,15 +46,11 @@ st.caption(f"登録 {total:,}品目（表示 {len(items)}件、最大500件）")
 st.dataframe(items, hide_index=True, width="stretch")
 
 
+REFUSED = (PermissionDenied, editing.EditError)
+
+
 def run(action, message: str) -> None:
-    try:
-        with session_scope() as session:
-            action(session)
-    except (PermissionDenied, editing.EditError) as error:
-        st.error(str(error))
-        return
-    flash(message)
-    st.rerun()
+    apply_change(action, message, REFUSED)
 
 
 if may_edit:

@@ -6,7 +6,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from admin_ui.auth import require_login
-from admin_ui.common import flash, jst, show_flash
+from admin_ui.common import apply_change, jst, show_flash
 from qa_data import editing
 from qa_data.db import session_scope
 from qa_data.models import Role, SynonymGroup
@@ -47,15 +47,11 @@ st.dataframe(
 )
 
 
+REFUSED = (PermissionDenied, editing.EditError)
+
+
 def run(action, message: str) -> None:
-    try:
-        with session_scope() as session:
-            action(session)
-    except (PermissionDenied, editing.EditError) as error:
-        st.error(str(error))
-        return
-    flash(message)
-    st.rerun()
+    apply_change(action, message, REFUSED)
 
 
 if may_edit:

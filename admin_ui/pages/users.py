@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from admin_ui.auth import require_login
-from admin_ui.common import departments, flash, jst, show_flash
+from admin_ui.common import apply_change, departments, flash, jst, show_flash
 from qa_data import accounts
 from qa_data.db import session_scope
 from qa_data.models import Role, utcnow
@@ -37,16 +37,11 @@ role_labels = list(ROLE_BY_LABEL)
 policy = "10文字以上・英字と数字を含む・ログインIDを含まない"
 
 
-def run(action, message: str) -> bool:
-    try:
-        with session_scope() as session:
-            action(session)
-    except (PermissionDenied, accounts.AccountError) as error:
-        st.error(str(error))
-        return False
-    flash(message)
-    st.rerun()
-    return True
+REFUSED = (PermissionDenied, accounts.AccountError)
+
+
+def run(action, message: str) -> None:
+    apply_change(action, message, REFUSED)
 
 
 tab_add, tab_edit, tab_bulk = st.tabs(["ユーザーを追加", "ユーザーを変更", "CSVで一括追加"])
