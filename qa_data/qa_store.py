@@ -311,6 +311,19 @@ def _department_for(session: Session, values: Mapping[str, Any]) -> Department |
     return get_or_create_department(session, values["department"])
 
 
+def _new_entry_defaults() -> dict[str, Any]:
+    """The fields a new entry gets when the caller leaves them out."""
+    return {
+        "department": get_settings().default_department,
+        "category_major": None,
+        "category_minor": None,
+        "alternate_questions": [],
+        "links": [],
+        "keywords": [],
+        "status": QAStatus.PUBLISHED.value,
+    }
+
+
 def _create(
     session: Session,
     external_id: str | None,
@@ -319,16 +332,7 @@ def _create(
     change: str,
     flush: bool,
 ) -> QAEntry:
-    values = {
-        "department": get_settings().default_department,
-        "category_major": None,
-        "category_minor": None,
-        "alternate_questions": [],
-        "links": [],
-        "keywords": [],
-        "status": QAStatus.PUBLISHED.value,
-        **values,
-    }
+    values = {**_new_entry_defaults(), **values}
     _require_content(values)
     department = _department_for(session, values)
     now = utcnow()
@@ -369,15 +373,7 @@ def create_entries(
     revision), in two multi-row INSERTs instead of one ORM unit of work per entry. The caller
     guarantees the IDs are new; the database's unique constraint still refuses duplicates.
     """
-    defaults = {
-        "department": get_settings().default_department,
-        "category_major": None,
-        "category_minor": None,
-        "alternate_questions": [],
-        "links": [],
-        "keywords": [],
-        "status": QAStatus.PUBLISHED.value,
-    }
+    defaults = _new_entry_defaults()
     now = utcnow()
     rows = []
     for external_id, fields in items:
