@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -20,19 +18,9 @@ from qa_data.models import (
     SynonymGroup,
     UnansweredHandling,
 )
+from tests.admin.apptest_pages import ADMIN_UI, open_page
 
-ADMIN_UI = Path(__file__).resolve().parents[2] / "admin_ui"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-
-
-def open_page(name: str, login_id: str | None) -> AppTest:
-    at = AppTest.from_file(str(ADMIN_UI / name), default_timeout=120)
-    if login_id:
-        for key, value in auth.logged_in_state(login_id).items():
-            at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(at: AppTest) -> str:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from report_logdata import OCTOBER_END_UTC, OCTOBER_START_UTC
 from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
-from admin_ui import auth
 from qa_data import accounts
 from qa_data.db import session_scope
 from qa_data.models import Role
 from qa_data.permissions import SYSTEM_ACTOR
+from tests.admin.apptest_pages import open_page
 
-PAGE = Path(__file__).resolve().parents[2] / "admin_ui" / "pages" / "statistics.py"
 PASSWORD = "Madoguchi2026pw"
 
 
@@ -41,13 +39,7 @@ def page_store(log_data, monkeypatch: pytest.MonkeyPatch):
 
 
 def _open(login_id: str | None) -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=180)
-    if login_id:
-        for key, value in auth.logged_in_state(login_id).items():
-            at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("pages/statistics.py", login_id, timeout=180)
 
 
 def _sql(url: str, sql: str):
