@@ -7,7 +7,7 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 MADOGUCHI := $(VENV)/bin/madoguchi
-APP_REQUIREMENTS := pyproject.toml requirements/app.lock
+APP_REQUIREMENTS := pyproject.toml requirements/app.lock requirements/data.txt
 RASA_REQUIREMENTS := requirements/rasa.txt requirements/rasa.lock
 WIDGET_REQUIREMENTS := widget/package.json widget/package-lock.json
 
@@ -26,7 +26,8 @@ for candidate in python$(1) $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/$(
 done
 endef
 
-# $(1) venv dir, $(2) Python version, $(3) files whose content decides the install, $(4) pip arguments.
+# $(1) venv dir, $(2) Python version, $(3) files whose content decides the install, $(4) pip arguments,
+# $(5) optional pip arguments for packages installed without their dependencies.
 # The hash of those files is kept in the venv: unchanged requirements make this a quick no-op.
 define ensure_venv
 wanted=$$(cat $(3) | sha256sum | cut -c1-64); \
@@ -41,6 +42,9 @@ if [ "$$(cat $(1)/.requirements-hash 2>/dev/null)" != "$$wanted" ]; then \
   [ -x $(1)/bin/python ] || "$$python" -m venv $(1); \
   $(1)/bin/python -m pip install --quiet --upgrade pip==25.2 2>&1 | { grep -v "$(PIP_NOISE)" || true; }; \
   $(1)/bin/python -m pip install --quiet $(4) 2>&1 | { grep -v "$(PIP_NOISE)" || true; }; \
+  if [ -n "$(5)" ]; then \
+    $(1)/bin/python -m pip install --quiet --no-deps $(5) 2>&1 | { grep -v "$(PIP_NOISE)" || true; }; \
+  fi; \
   echo "$$wanted" > $(1)/.requirements-hash; \
 fi
 endef
@@ -56,7 +60,7 @@ help:
 	@echo "make model MODEL=cl-nagoya/ruri-v3-30m   download an embedding model into models/"
 
 install:
-	@$(call ensure_venv,$(VENV),3.11,$(APP_REQUIREMENTS),-c requirements/app.lock -e '.[test]')
+	@$(call ensure_venv,$(VENV),3.11,$(APP_REQUIREMENTS),-c requirements/app.lock -e '.[test]',-r requirements/data.txt)
 	@$(call ensure_venv,$(RASA_VENV),3.10,$(RASA_REQUIREMENTS),-c requirements/rasa.lock -r requirements/rasa.txt)
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="chromium"; \

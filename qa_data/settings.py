@@ -48,7 +48,7 @@ class Retrieval(BaseModel):
     # nlu/README.md): scores are query-normalised, so they carry over to larger FAQs.
     answer_threshold: float = 0.55
     answer_margin: float = 0.1
-    no_match_threshold: float = 0.3
+    no_match_threshold: float = 0.375
     dense_weight: float = 0.5
     synonyms_file: str | None = None
     refresh_interval_seconds: float = 0.5
@@ -77,6 +77,18 @@ class Retrieval(BaseModel):
     latent_floor: float = 0.2
     latent_rank: int = 50
     latent_refit_fraction: float = 0.1
+    # Word vectors (nlu/retrieval/word_vectors.py): a spaCy vocabulary folder or installed spaCy
+    # pipeline; the default is the chiVe vectors in the ja_ginza package. None or "" turns it off.
+    # A FAQ word with cosine ≥ related_floor to a question word (at most related_limit per word)
+    # counts as partly mentioning it, with credit (cos - floor) / (1 - floor), and adds evidence
+    # to BM25 with weight related_expansion × credit. The mean word vectors of question and entry
+    # are fused with word_vector_weight, cosine below word_vector_floor counting as 0.
+    word_vectors: str | None = "ja_ginza"
+    related_floor: float = 0.4
+    related_limit: int = 20
+    related_expansion: float = 0.5
+    word_vector_weight: float = 0.3
+    word_vector_floor: float = 0.4
     # Dense ranker: cosine below dense_floor counts as 0; dense_candidates passages are read.
     dense_floor: float = 0.3
     dense_candidates: int = 100

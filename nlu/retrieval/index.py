@@ -118,6 +118,7 @@ class LexicalIndex:
                 entry_presence = entry_presence + (m > 0).astype(np.float32)
             entry_matrix = entry_matrix + w * m
         main_presence = (entry_presence > 0).astype(np.float32)
+        mentions = entry_presence
         if answer_presence is not None:
             entry_presence = entry_presence + answer_presence
         df = np.asarray((entry_presence > 0).sum(axis=0)).ravel().astype(np.float64)
@@ -130,13 +131,20 @@ class LexicalIndex:
         if answer_presence is not None:
             a = min(1.0, max(0.0, self.params.answer_coverage))
             credit = credit.maximum(a * answer_presence) if a > 0 else credit
+            mentions = mentions + a * answer_presence
         self.credit = credit.tocsr()
+        # How often each entry mentions each feature (each phrasing row, keywords and category
+        # count 1, the answer text ``answer_coverage``): word weights of entries' mean vectors.
+        self.mentions = mentions.tocsr()
         self.phrasings = (fw.get("question", 1.0) * phr).tocsc()
         self.entry_matrix = entry_matrix.tocsc()
         self.n_phrasings = len(phrasing_rows)
 
     def score(
-        self, query: dict[str, float], optional: frozenset[str] | set[str] = frozenset()
+        self,
+        query: dict[str, float],
+        optional: frozenset[str] | set[str] = frozenset(),
+        related: dict[str, float] | None = None,
     ) -> tuple[np.ndarray, float]:
         """(raw entry scores, the query's self-match score). Divide the first by the second.
 
@@ -156,6 +164,12 @@ class LexicalIndex:
             denom += w
             cols.append(j)
             weights.append(w)
+        # Words close in meaning add evidence but are not part of what the question asked for.
+        for term, qw in (related or {}).items():
+            j = get(term)
+            if j is not None and term not in query:
+                cols.append(j)
+                weights.append(qw * float(self.idf[j]))
         scores = np.zeros(self.n_entries, dtype=np.float32)
         if not cols or self.n_entries == 0:
             return scores, denom
@@ -167,11 +181,14 @@ class LexicalIndex:
         return scores, denom
 
     def normalized_scores(
-        self, query: dict[str, float], optional: frozenset[str] | set[str] = frozenset()
+        self,
+        query: dict[str, float],
+        optional: frozenset[str] | set[str] = frozenset(),
+        related: dict[str, float] | None = None,
     ) -> np.ndarray:
         """Scores in [0, 1): ``1 - exp(-raw / self_score)``. A phrasing matching the whole
         question gives about 0.63; matches in several fields push it towards 1."""
-        raw, denom = self.score(query, optional)
+        raw, denom = self.score(query, optional, related)
         if denom <= 0:
             return raw
         return -np.expm1(-raw / denom)
@@ -182,13 +199,15 @@ class LexicalIndex:
         candidates: np.ndarray,
         optional: frozenset[str] | set[str] = frozenset(),
         synonym_keys: Sequence[str] = (),
+        related: Sequence[dict[str, float]] = (),
     ) -> np.ndarray:
         """Share of the question's content words (weighted by idf; a word no entry has weighs
         like the rarest) that each candidate mentions: a word counts fully when the entry has
         the word, its stem or one of its synonym groups, partly by the share of its parts,
         reading trigrams or character bigrams the entry has. Words of a staff synonym term
         (``optional``) count as mentioned when the entry has one of the question's
-        ``synonym_keys`` (``u:`` features)."""
+        ``synonym_keys`` (``u:`` features). ``related``, one per unit: features close in meaning
+        to the word (word vectors), each with the credit an entry having it earns."""
         out = np.zeros(len(candidates), dtype=np.float32)
         if not units or not len(candidates):
             return out
@@ -204,36 +223,42 @@ class LexicalIndex:
             return found
 
         specs = []
-        for u in units:
+        for i, u in enumerate(units):
             j = get(u.term)
             weight = u.scale * (float(self.idf[j]) if j is not None else self.idf_unseen)
             strong = list(u.strong)
             if u.term in optional:
                 strong.extend(synonym_keys)
+            near = related[i] if i < len(related) else {}
+            near_cols = cols(list(near))
+            near_credit = [near[f] for f in near if get(f) is not None]
             specs.append(
                 (
                     weight,
                     cols(strong),
                     [(cols(g), len(g)) for g in (u.parts, u.reading, u.chars) if g],
+                    (near_cols, np.asarray(near_credit, dtype=np.float32)),
                 )
             )
-        total = sum(w for w, _, _ in specs)
+        total = sum(spec[0] for spec in specs)
         if total <= 0 or not columns:
             return out
         sub = self.credit[candidates][:, list(columns)].toarray()
-        for weight, strong, partial in specs:
+        for weight, strong, partial, (near_cols, near_credit) in specs:
             degree = np.zeros(len(candidates), dtype=np.float32)
             if strong:
                 degree = sub[:, strong].max(axis=1)
             for found, n in partial:
                 if found:
                     degree = np.maximum(degree, sub[:, found].sum(axis=1) / n)
+            if near_cols:
+                degree = np.maximum(degree, (sub[:, near_cols] * near_credit).max(axis=1))
             out += weight * degree
         return out / total
 
     def memory_bytes(self) -> int:
         total = 0
-        for m in (self.phrasings, self.entry_matrix, self.credit):
+        for m in (self.phrasings, self.entry_matrix, self.credit, self.mentions):
             total += m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
         return total + self.idf.nbytes
 

@@ -35,6 +35,7 @@ from nlu.retrieval.fusion import calibrate_cosine, fuse
 from nlu.retrieval.index import EntryFeatures, IndexParams, LexicalIndex
 from nlu.retrieval.latent import LatentBasis, latent_features, latent_scores
 from nlu.retrieval.types import Hit, SearchResult
+from nlu.retrieval.word_vectors import FaqVectors, VectorsUnavailable, WordVectors
 from nlu.synonyms import SynonymGroupDef, SynonymSet, read_sudachi_synonyms
 
 log = logging.getLogger("nlu.retrieval")
@@ -68,6 +69,7 @@ class _Snapshot:
     build_seconds: float
     dense: Any = None
     latent: tuple[LatentBasis, np.ndarray] | None = None  # basis, unit entry vectors
+    word_vectors: FaqVectors | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,6 +114,9 @@ class Retriever:
         self._file_groups: tuple[Any, list[SynonymGroupDef]] | None = None
         self._latent_basis: LatentBasis | None = None
         self._latent_changes = 0  # entries changed since the basis was fitted
+        self._word_vectors: WordVectors | None = None
+        self._word_vectors_tried = False
+        self._word_vectors_warning: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Any = None, url: str | None = None) -> Retriever:
@@ -173,6 +178,27 @@ class Retriever:
             )
             log.warning(self._warning)
         return self._encoder
+
+    def _get_word_vectors(self) -> WordVectors | None:
+        if self._word_vectors_tried:
+            return self._word_vectors
+        self._word_vectors_tried = True
+        name = self.config.word_vectors
+        if not name:
+            return None
+        try:
+            started = time.perf_counter()
+            self._word_vectors = WordVectors.load(name)
+            log.info(
+                "単語ベクトル %s を読み込みました（%.1f 秒）。", name, time.perf_counter() - started
+            )
+        except VectorsUnavailable as error:
+            self._word_vectors_warning = (
+                f"単語ベクトル「{name}」を読み込めなかったため、意味の近い語による照合は"
+                f"行いません（{error}）。"
+            )
+            log.warning(self._word_vectors_warning)
+        return self._word_vectors
 
     # -- building -----------------------------------------------------------------------------
     def _synonym_groups(self, store_groups: list[SynonymGroupDef]) -> SynonymSet:
@@ -271,6 +297,8 @@ class Retriever:
         lexical = LexicalIndex(entries, params)
         dense = self._build_dense(cached)
         latent = self._build_latent(cached, config)
+        vectors = self._get_word_vectors()
+        faq_vectors = FaqVectors(vectors, lexical) if vectors is not None else None
         recs = [c.record for c in cached]
         published = np.fromiter((r.published for r in recs), dtype=bool, count=len(recs))
         seconds = time.perf_counter() - started
@@ -286,6 +314,7 @@ class Retriever:
             build_seconds=seconds,
             dense=dense,
             latent=latent,
+            word_vectors=faq_vectors,
             info={"reanalysed": len(records)},
         )
         log.debug(
@@ -393,6 +422,16 @@ class Retriever:
                     query.optional.update(analyze(self.normalizer, term).base)
         return query
 
+    def _related_words(self, snap: _Snapshot, query: _Query) -> list[dict[str, float]]:
+        """Per content word of the question: FAQ words close in meaning, with their credit."""
+        if snap.word_vectors is None:
+            return [{} for _ in query.units]
+        return snap.word_vectors.related(
+            [(u.term[2:], tuple(p[2:] for p in u.parts)) for u in query.units],
+            snap.config.related_floor,
+            snap.config.related_limit,
+        )
+
     def scores(
         self, text: str, include_drafts: bool = False, context: str | None = None
     ) -> tuple[_Snapshot, np.ndarray]:
@@ -406,7 +445,14 @@ class Retriever:
         snap = self._current()
         config = snap.config
         query = self._query_vector(snap, text, context)
-        bm25 = snap.lexical.normalized_scores(query.weights, query.optional)
+        related = self._related_words(snap, query)
+        expansion: dict[str, float] = {}
+        for unit, near in zip(query.units, related, strict=True):
+            for f, credit in near.items():
+                w = config.related_expansion * unit.scale * credit
+                if w > expansion.get(f, 0.0):
+                    expansion[f] = w
+        bm25 = snap.lexical.normalized_scores(query.weights, query.optional, expansion)
         lexical = np.zeros_like(bm25)
         depth = min(len(bm25), max(1, config.rerank_depth))
         if depth:
@@ -417,7 +463,9 @@ class Retriever:
             )
             top = top[bm25[top] > 0]
             if len(top):
-                cov = snap.lexical.coverage(query.units, top, query.optional, query.synonym_keys)
+                cov = snap.lexical.coverage(
+                    query.units, top, query.optional, query.synonym_keys, related
+                )
                 e = min(1.0, max(0.0, config.coverage_exponent))
                 lexical[top] = np.clip(bm25[top], 0, None) ** (1 - e) * np.clip(cov, 0, 1) ** e
         scores = lexical
@@ -427,6 +475,10 @@ class Retriever:
             basis, vectors = snap.latent
             latent = latent_scores(basis, vectors, query.terms, config.latent_floor)
             fused = fuse(scores, latent, config.latent_weight)
+            scores = np.where(lexical > 0, fused, 0.0).astype(np.float32)
+        if snap.word_vectors is not None and config.word_vector_weight > 0:
+            near = calibrate_cosine(snap.word_vectors.cosine(query.terms), config.word_vector_floor)
+            fused = fuse(scores, near, config.word_vector_weight)
             scores = np.where(lexical > 0, fused, 0.0).astype(np.float32)
         if snap.dense is not None and self._encoder is not None and config.dense_weight > 0:
             query_text = f"{context} {text}" if context else text
@@ -476,21 +528,24 @@ class Retriever:
         return SearchResult(query=text, decision=decision, hits=hits)
 
     def status(self) -> dict[str, Any]:
-        """For the console and logs: mode, model, warning, index size and age."""
+        """For the console and logs: mode, model, word vectors, warnings, index size and age."""
         snap = self._snapshot
         encoder_ok = self._encoder is not None
         if not self.config.embedding_model:
             self._get_encoder()  # logs the lexical-only notice once
+        warnings = [w for w in (self._warning, self._word_vectors_warning) if w]
         return {
             "mode": "hybrid" if encoder_ok else "lexical",
             "model": self.config.embedding_model if encoder_ok else None,
             "configured_model": self.config.embedding_model,
-            "warning": self._warning,
+            "word_vectors": self.config.word_vectors if self._word_vectors is not None else None,
+            "warning": " ".join(warnings) or None,
             "message": (
                 "語彙検索と埋め込み検索を併用しています。"
                 if encoder_ok
                 else "埋め込みモデルなし: 語彙検索のみで動作しています。"
-            ),
+            )
+            + ("（単語ベクトルで意味の近い語も照合しています）" if self._word_vectors else ""),
             "dictionary_version": dictionary_version(),
             "entries": len(snap.records) if snap else 0,
             "published": int(snap.published.sum()) if snap else 0,

@@ -88,7 +88,7 @@ def test_conversation_flow(bot_stack, bot_web, new_context, device):
     screenshot(page, f"{device}-3-answer", readme)
 
     # A vague question: candidates; clicking one shows its title as the resident's message.
-    ask(page, "税金の支払いについて")
+    ask(page, "税金について")
     candidate = last_bot(page).locator(".btn", has_text="固定資産税の支払い方法")
     candidate.wait_for()
     screenshot(page, f"{device}-4-candidates", readme)
@@ -139,7 +139,7 @@ def test_contact_card_and_accessibility_with_real_answers(bot_web, new_context):
     page = new_context(bypass_csp=True).new_page()
     open_widget(page, bot_web.url + "/")
     ask(page, "住民票の写しを取りたい")
-    ask(page, "税金の支払いについて")
+    ask(page, "税金について")
     rows = page.locator(f"{WIDGET} .row.bot").count()
     last_bot(page).locator(".btn").last.click()  # 「この中にない」
     wait_bot_reply(page, rows)
