@@ -46,7 +46,7 @@ class Retrieval(BaseModel):
     # Decision thresholds and fusion weights; `madoguchi retune` may store tuned values in the
     # database, which then take precedence over these. Chosen on the development set (see
     # nlu/README.md): scores are query-normalised, so they carry over to larger FAQs.
-    answer_threshold: float = 0.55
+    answer_threshold: float = 0.6
     answer_margin: float = 0.1
     no_match_threshold: float = 0.375
     dense_weight: float = 0.5

@@ -150,9 +150,9 @@ class FaqVectors:
 
     - :meth:`related`: for a question's word, the FAQ's words close in meaning (cosine ≥
       ``floor``), which count as partly mentioning it (coverage) and as extra evidence (BM25);
-    - :meth:`cosine`: the question's idf-weighted mean word vector against each entry's, where an
-      entry's words weigh their idf times how often the entry mentions them
-      (``LexicalIndex.mentions``)."""
+    - :meth:`cosine`: the question's idf-weighted mean word vector against each entry's best
+      phrasing (:meth:`_phrasing_vectors`), where words weigh their idf times how often the entry
+      mentions them (``LexicalIndex.mentions``)."""
 
     def __init__(self, vectors: WordVectors, lexical: LexicalIndex) -> None:
         self.vectors = vectors
@@ -161,8 +161,7 @@ class FaqVectors:
         self._idf_unseen = lexical.idf_unseen
         features, columns, rows = [], [], []
         for feature, j in lexical.vocab.items():
-            # ``w:…~`` are verb/noun stems, not words.
-            if feature.startswith("w:") and not feature.endswith("~"):
+            if _has_meaning_vector(feature):
                 r = vectors.row(feature[2:])
                 if r >= 0:
                     features.append(feature)
@@ -174,16 +173,34 @@ class FaqVectors:
         # the table's 20,000 rows); ``_use`` maps each FAQ word to its vector among them.
         used, self._use = np.unique(self.rows, return_inverse=True)
         self._used = vectors.table[used]
-        cols = np.asarray(columns, dtype=np.int64)
-        self.entries = np.zeros((lexical.n_entries, vectors.dimension), np.float32)
-        if len(cols) and lexical.n_entries:
-            mentions = lexical.mentions[:, cols]
-            weights = mentions.multiply(lexical.idf[cols].reshape(1, -1)).tocsr()
-            to_used = sparse.csr_matrix(
-                (np.ones(len(cols), np.float32), (np.arange(len(cols)), self._use)),
-                shape=(len(cols), len(used)),
-            )
-            self.entries = _unit_rows(np.asarray((weights @ to_used) @ self._used, np.float32))
+        self._starts = lexical.phrasing_starts
+        self._n_entries = lexical.n_entries
+        self.phrasing_vectors = self._phrasing_vectors(lexical, np.asarray(columns, np.int64), used)
+
+    def _phrasing_vectors(
+        self, lexical: LexicalIndex, cols: np.ndarray, used: np.ndarray
+    ) -> np.ndarray:
+        """Per phrasing row: its own mean vector plus its entry's, both at unit length. The
+        phrasing keeps near-identical questions apart (「1号館の駐車場」/「2号館の駐車場」 with
+        different answers); the entry brings the words of its answer, keywords and category."""
+        if not len(cols) or not lexical.n_entries:
+            return np.zeros((0, self.vectors.dimension), np.float32)
+        idf = lexical.idf[cols].reshape(1, -1)
+        to_used = sparse.csr_matrix(
+            (np.ones(len(cols), np.float32), (np.arange(len(cols)), self._use)),
+            shape=(len(cols), len(used)),
+        )
+
+        def mean(weights: sparse.spmatrix) -> np.ndarray:
+            summed = (weights.multiply(idf).tocsr() @ to_used) @ self._used
+            return _unit_rows(np.asarray(summed, np.float32))
+
+        entries = mean(lexical.mentions[:, cols])
+        phrasings = (lexical.phrasings[:, cols].tocsr() > 0).astype(np.float32)
+        owner = np.repeat(
+            np.arange(lexical.n_entries), np.diff(np.append(self._starts, phrasings.shape[0]))
+        )
+        return _unit_rows(mean(phrasings) + entries[owner])
 
     def related(
         self, queries: list[tuple[str, tuple[str, ...]]], floor: float, limit: int
@@ -192,7 +209,9 @@ class FaqVectors:
         it is at least ``floor``, each with ``(cos - floor) / (1 - floor)``."""
         out: list[dict[str, float]] = [{} for _ in queries]
         found = [
-            (i, v) for i, q in enumerate(queries) if (v := self.vectors.word_vector(*q)) is not None
+            (i, v)
+            for i, q in enumerate(queries)
+            if _has_meaning_vector(f"w:{q[0]}") and (v := self.vectors.word_vector(*q)) is not None
         ]
         if not found or not len(self.rows):
             return out
@@ -207,20 +226,30 @@ class FaqVectors:
         return out
 
     def cosine(self, features: Sequence[str]) -> np.ndarray:
-        """Per entry: the cosine of its mean vector with the question's (``w:`` features, each
-        weighted by its idf; 0 everywhere when no word has a vector)."""
+        """Per entry: the best cosine of its phrasings' vectors with the question's mean vector
+        (``w:`` features, each weighted by its idf; 0 everywhere when no word has a vector)."""
         total = np.zeros(self.vectors.dimension, np.float32)
         for f in set(features):
-            if f.startswith("w:") and not f.endswith("~"):
+            if _has_meaning_vector(f):
                 r = self.vectors.row(f[2:])
                 if r >= 0:
                     j = self._vocab.get(f)
                     idf = float(self._idf[j]) if j is not None else self._idf_unseen
                     total += idf * self.vectors.table[r]
         norm = float(np.linalg.norm(total))
-        if norm <= 0:
-            return np.zeros(len(self.entries), np.float32)
-        return self.entries @ (total / norm)
+        if norm <= 0 or not len(self.phrasing_vectors):
+            return np.zeros(self._n_entries, np.float32)
+        return np.maximum.reduceat(self.phrasing_vectors @ (total / norm), self._starts)
+
+
+def _has_meaning_vector(feature: str) -> bool:
+    """Words (``w:``) only, not verb/noun stems (``w:…~``), and no numbers: the vectors of 3 and
+    4 are close, but 3歳 and 4歳, 1号館 and 2号館 are different things."""
+    return (
+        feature.startswith("w:")
+        and not feature.endswith("~")
+        and not any(c.isdigit() for c in feature)
+    )
 
 
 def _unit_rows(m: np.ndarray) -> np.ndarray:
