@@ -97,6 +97,13 @@ async def send_error(dispatcher: CollectingDispatcher, turn: _Turn, error: BaseE
     return [SlotSet("pending_candidates", None)]
 
 
+def _worth_showing(hits: list[Any]) -> list[Any]:
+    """Hits far below the no-match threshold are noise: they are neither offered as candidates
+    or related questions nor pick the counter (「税金について」 must not list ごみの収集日)."""
+    floor = _settings_retrieval().no_match_threshold * RELATED_SCORE_FACTOR
+    return [hit for hit in hits if hit.score >= floor]
+
+
 def _candidate_buttons(hits: list[Any]) -> list[dict[str, str]]:
     buttons = [
         {"title": hit.question, "payload": payload("select_qa", qa_id=hit.id)} for hit in hits
@@ -179,7 +186,7 @@ async def answer_search(
 
     k = _settings_retrieval().candidates_k
     if decision == "candidates" and hits:
-        shown = hits[:k]
+        shown = _worth_showing(hits)[:k]
         dispatcher.utter_message(
             text=services.text("candidates"), buttons=_candidate_buttons(shown)
         )
@@ -193,11 +200,9 @@ async def answer_search(
             SlotSet("last_department_id", getattr(best, "department_id", None)),
         ]
 
-    # no_match: apology, a few related questions if any, and the responsible counter. Hits far
-    # below the no-match threshold are noise: they neither count as related nor pick the counter.
+    # no_match: apology, a few related questions if any, and the responsible counter.
     dispatcher.utter_message(text=services.text("no_match"))
-    floor = _settings_retrieval().no_match_threshold * RELATED_SCORE_FACTOR
-    related = [hit for hit in hits if hit.score >= floor][:RELATED_ON_NO_MATCH]
+    related = _worth_showing(hits)[:RELATED_ON_NO_MATCH]
     best = related[0] if related else None
     if related:
         dispatcher.utter_message(

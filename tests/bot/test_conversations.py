@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.actions.actions import RELATED_SCORE_FACTOR
 from qa_data.chat_log import hash_session_id
 from qa_data.db import get_engine, session_scope
 from qa_data.models import Feedback, QueryLog
+from qa_data.settings import get_settings
 from tests.servers import TSU_GARBAGE_CSV, BotStack, load_garbage_csv
 
 pytestmark = pytest.mark.servers
@@ -107,7 +109,10 @@ def test_candidates_then_selection(bot_stack: BotStack, retriever) -> None:
     options = buttons(reply)
     assert options[-1] == {"title": "どれでもない", "payload": "/none_of_these"}
     payloads = [b["payload"] for b in options[:-1]]
-    assert payloads == [f'/select_qa{{"qa_id":"{i}"}}' for i in ids[: len(payloads)]]
+    # The best hits, without those far below the no-match threshold (noise, not candidates).
+    floor = get_settings().retrieval.no_match_threshold * RELATED_SCORE_FACTOR
+    worth = [hit.id for hit in retriever.search(query).hits if hit.score >= floor][:4]
+    assert payloads == [f'/select_qa{{"qa_id":"{i}"}}' for i in worth]
     chosen = ids[1]
     reply = bot_stack.chat(sender, f'/select_qa{{"qa_id":"{chosen}"}}')
     [answer] = customs(reply, "answer")
@@ -121,7 +126,8 @@ def _signature(result) -> tuple[str, list[str]]:
     if result.decision == "answer":
         return "answer", [result.hits[0].id]
     if result.decision == "candidates":
-        return "candidates", [hit.id for hit in result.hits[:4]]
+        floor = get_settings().retrieval.no_match_threshold * RELATED_SCORE_FACTOR
+        return "candidates", [hit.id for hit in result.hits if hit.score >= floor][:4]
     return "no_match", []
 
 
