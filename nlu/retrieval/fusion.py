@@ -13,6 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def unit_rows(m: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), so that dot products are cosines."""
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 1e-9)
+
+
 def calibrate_cosine(cosine: np.ndarray, floor: float) -> np.ndarray:
     span = max(1e-6, 1.0 - floor)
     return np.clip((cosine - floor) / span, 0.0, 1.0)

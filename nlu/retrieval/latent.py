@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from nlu.retrieval.fusion import calibrate_cosine
+from nlu.retrieval.fusion import calibrate_cosine, unit_rows
 
 LATENT_KINDS = ("w", "s", "k")
 QUESTION_REPEAT = 2
@@ -66,11 +66,6 @@ def _randomized_svd(x: sparse.csr_matrix, rank: int) -> np.ndarray:
     b = np.asarray(xt @ q).T  # k × terms
     _, _, vt = np.linalg.svd(b, full_matrices=False)
     return vt[: min(rank, k)].astype(np.float32)
-
-
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 1e-9)
 
 
 @dataclass(frozen=True)
@@ -124,7 +119,7 @@ class LatentBasis:
         term)."""
         if not documents:
             return np.zeros((0, len(self.components)), np.float32)
-        return _unit_rows(np.asarray(self._tfidf(documents) @ self.components.T, np.float32))
+        return unit_rows(np.asarray(self._tfidf(documents) @ self.components.T, np.float32))
 
     def known_share(self, counts: Counter[str]) -> float:
         """The idf-weighted share of the question's terms that the basis knows (a term no entry

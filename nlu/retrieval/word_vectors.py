@@ -14,7 +14,6 @@ one hash and one binary search away.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,10 +22,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from nlu.retrieval.fusion import unit_rows
+
 if TYPE_CHECKING:
     from nlu.retrieval.index import LexicalIndex
-
-log = logging.getLogger(__name__)
 
 _M = 0xC6A4A7935BD1E995
 _MASK = (1 << 64) - 1
@@ -84,12 +83,11 @@ def resolve_vocab_dir(name: str) -> Path | None:
 class WordVectors:
     """Unit-length word vectors by Sudachi normalized form. Thread-safe."""
 
-    def __init__(self, keys: np.ndarray, rows: np.ndarray, table: np.ndarray, name: str) -> None:
+    def __init__(self, keys: np.ndarray, rows: np.ndarray, table: np.ndarray) -> None:
         order = np.argsort(keys)
         self._keys = keys[order]
         self._rows = rows[order].astype(np.int32)
-        self.table = _unit_rows(table)
-        self.name = name
+        self.table = unit_rows(table)
         self._cache: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -113,7 +111,7 @@ class WordVectors:
         rows = np.fromiter(key2row.values(), dtype=np.int64, count=len(key2row))
         if rows.max() >= len(table):
             raise VectorsUnavailable(f"{folder}: key2row points past the vectors")
-        return cls(keys, rows, np.asarray(table, dtype=np.float32), name)
+        return cls(keys, rows, np.asarray(table, dtype=np.float32))
 
     @property
     def dimension(self) -> int:
@@ -193,14 +191,14 @@ class FaqVectors:
 
         def mean(weights: sparse.spmatrix) -> np.ndarray:
             summed = (weights.multiply(idf).tocsr() @ to_used) @ self._used
-            return _unit_rows(np.asarray(summed, np.float32))
+            return unit_rows(np.asarray(summed, np.float32))
 
         entries = mean(lexical.mentions[:, cols])
         phrasings = (lexical.phrasings[:, cols].tocsr() > 0).astype(np.float32)
         owner = np.repeat(
             np.arange(lexical.n_entries), np.diff(np.append(self._starts, phrasings.shape[0]))
         )
-        return _unit_rows(mean(phrasings) + entries[owner])
+        return unit_rows(mean(phrasings) + entries[owner])
 
     def related(
         self, queries: list[tuple[str, tuple[str, ...]]], floor: float, limit: int
@@ -250,8 +248,3 @@ def _has_meaning_vector(feature: str) -> bool:
         and not feature.endswith("~")
         and not any(c.isdigit() for c in feature)
     )
-
-
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 1e-9)

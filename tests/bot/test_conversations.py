@@ -109,9 +109,7 @@ def test_candidates_then_selection(bot_stack: BotStack, retriever) -> None:
     options = buttons(reply)
     assert options[-1] == {"title": "どれでもない", "payload": "/none_of_these"}
     payloads = [b["payload"] for b in options[:-1]]
-    # The best hits, without those far below the no-match threshold (noise, not candidates).
-    floor = get_settings().retrieval.no_match_threshold * RELATED_SCORE_FACTOR
-    worth = [hit.id for hit in retriever.search(query).hits if hit.score >= floor][:4]
+    worth = _candidate_ids(retriever.search(query))
     assert payloads == [f'/select_qa{{"qa_id":"{i}"}}' for i in worth]
     chosen = ids[1]
     reply = bot_stack.chat(sender, f'/select_qa{{"qa_id":"{chosen}"}}')
@@ -122,12 +120,18 @@ def test_candidates_then_selection(bot_stack: BotStack, retriever) -> None:
     assert rows[1].kind == "select" and rows[1].qa_selected == chosen
 
 
+def _candidate_ids(result) -> list[str]:
+    """The candidates the bot offers: the best 4 hits, without those far below the no-match
+    threshold (noise)."""
+    floor = get_settings().retrieval.no_match_threshold * RELATED_SCORE_FACTOR
+    return [hit.id for hit in result.hits if hit.score >= floor][:4]
+
+
 def _signature(result) -> tuple[str, list[str]]:
     if result.decision == "answer":
         return "answer", [result.hits[0].id]
     if result.decision == "candidates":
-        floor = get_settings().retrieval.no_match_threshold * RELATED_SCORE_FACTOR
-        return "candidates", [hit.id for hit in result.hits if hit.score >= floor][:4]
+        return "candidates", _candidate_ids(result)
     return "no_match", []
 
 
