@@ -13,10 +13,10 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from nlu.retrieval.word_vectors import FaqVectors, VectorsUnavailable, WordVecto
 from nlu.synonyms import SynonymGroupDef, SynonymSet, read_sudachi_synonyms
 
 log = logging.getLogger("nlu.retrieval")
+T = TypeVar("T")
 
 
 @dataclass
@@ -80,6 +81,22 @@ class _Query:
     units: list[QueryUnit] = field(default_factory=list)
     synonym_keys: list[str] = field(default_factory=list)
     terms: tuple[str, ...] = ()  # the question's own features, for the latent ranker
+
+
+def _load_logged(
+    what: str, name: str, load: Callable[[], T], unavailable: type[Exception], without: str
+) -> tuple[T | None, str | None]:
+    """``load()`` with one INFO line giving the time taken, or, when it raises ``unavailable``,
+    ``(None, warning)`` after logging the warning once: what search does ``without`` it."""
+    started = time.perf_counter()
+    try:
+        loaded = load()
+    except unavailable as error:
+        warning = f"{what}「{name}」を読み込めなかったため、{without}（{error}）。"
+        log.warning(warning)
+        return None, warning
+    log.info("%s %s を読み込みました（%.1f 秒）。", what, name, time.perf_counter() - started)
+    return loaded, None
 
 
 def _phrasing_rows(rows: list[Sequence[str]]) -> list[Sequence[str]]:
@@ -158,25 +175,18 @@ class Retriever:
             return None
         from nlu.retrieval.dense import DenseEncoder, ModelUnavailable
 
-        try:
-            started = time.perf_counter()
-            self._encoder = DenseEncoder(
+        self._encoder, self._warning = _load_logged(
+            "埋め込みモデル",
+            name,
+            lambda: DenseEncoder(
                 name,
                 allow_download=self.config.allow_download,
                 query_prefix=self.config.query_prefix,
                 passage_prefix=self.config.passage_prefix,
-            )
-            log.info(
-                "埋め込みモデル %s を読み込みました（%.1f 秒）。",
-                name,
-                time.perf_counter() - started,
-            )
-        except ModelUnavailable as error:
-            self._warning = (
-                f"埋め込みモデル「{name}」を読み込めなかったため、語彙検索のみで動作します"
-                f"（{error}）。"
-            )
-            log.warning(self._warning)
+            ),
+            ModelUnavailable,
+            "語彙検索のみで動作します",
+        )
         return self._encoder
 
     def _get_word_vectors(self) -> WordVectors | None:
@@ -186,18 +196,13 @@ class Retriever:
         name = self.config.word_vectors
         if not name:
             return None
-        try:
-            started = time.perf_counter()
-            self._word_vectors = WordVectors.load(name)
-            log.info(
-                "単語ベクトル %s を読み込みました（%.1f 秒）。", name, time.perf_counter() - started
-            )
-        except VectorsUnavailable as error:
-            self._word_vectors_warning = (
-                f"単語ベクトル「{name}」を読み込めなかったため、意味の近い語による照合は"
-                f"行いません（{error}）。"
-            )
-            log.warning(self._word_vectors_warning)
+        self._word_vectors, self._word_vectors_warning = _load_logged(
+            "単語ベクトル",
+            name,
+            lambda: WordVectors.load(name),
+            VectorsUnavailable,
+            "意味の近い語による照合は行いません",
+        )
         return self._word_vectors
 
     # -- building -----------------------------------------------------------------------------
