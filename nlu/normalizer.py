@@ -251,6 +251,7 @@ class Token:
     end: int
     pos: tuple[str, ...]
     synonym_ids: tuple[int, ...] = ()
+    oov: bool = False  # not in the dictionary (Sudachi guessed the word)
 
     @property
     def is_stop(self) -> bool:
@@ -401,6 +402,7 @@ class JapaneseNormalizer:
                     end=end,
                     pos=tuple(m.part_of_speech()),
                     synonym_ids=tuple(m.synonym_group_ids()),
+                    oov=m.is_oov(),
                 )
             )
         return tokens
@@ -508,6 +510,12 @@ class JapaneseNormalizer:
             stems=tuple(stems),
             units=tuple(units),
         )
+
+    def cost(self, text: str) -> int:
+        """Sudachi's cost of its best reading of ``text`` (mode C): lower is more natural
+        Japanese. 「すいどう」 (read as two adverbs) costs more than 「水道」."""
+        tok = self._tokenizer("C")
+        return sum(tok.tokenize(chunk).get_internal_cost() for _, chunk in _chunks(text))
 
     def features(self, text: str) -> list[str]:
         """Match features: content normalized forms (mode C and the mode-A parts of compounds),

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nlu.normalizer import Analysis, JapaneseNormalizer, char_ngrams
+from nlu.retrieval.spelling import spellings
 from nlu.synonyms import SynonymSet, match_text
 
 KINDS = ("w", "s", "u", "c", "y", "k")
@@ -43,6 +44,8 @@ class TextAnalysis:
     match_text: str  # normalised, katakana, no spaces: what synonym terms are matched against
     base: tuple[str, ...]  # w/s/c/y features (no u:, which depends on the synonym set)
     units: tuple[QueryUnit, ...] = ()  # only for questions (``analyze(..., units=1.0)``)
+    # (reading, surface) of its words written in kanji or katakana, for ``KanaSpeller``.
+    spellings: tuple[tuple[str, str], ...] = ()
 
 
 def _units(a: Analysis, scale: float) -> tuple[QueryUnit, ...]:
@@ -85,7 +88,16 @@ def analyze(
         match_text=match_text(a.text),
         base=tuple(map(sys.intern, feats)),
         units=_units(a, units) if units > 0 else (),
+        spellings=tuple(_shared_pair(p) for p in spellings(a.units)),
     )
+
+
+_pairs: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _shared_pair(pair: tuple[str, str]) -> tuple[str, str]:
+    # One object per distinct pair: thousands of entries hold the same words.
+    return _pairs.setdefault(pair, pair)
 
 
 def with_synonyms(

@@ -34,6 +34,7 @@ from nlu.retrieval.features import (
 from nlu.retrieval.fusion import calibrate_cosine, fuse
 from nlu.retrieval.index import EntryFeatures, IndexParams, LexicalIndex
 from nlu.retrieval.latent import LatentBasis, latent_features, latent_scores
+from nlu.retrieval.spelling import KanaSpeller
 from nlu.retrieval.types import Hit, SearchResult
 from nlu.retrieval.word_vectors import FaqVectors, VectorsUnavailable, WordVectors
 from nlu.synonyms import SynonymGroupDef, SynonymSet, read_sudachi_synonyms
@@ -50,6 +51,10 @@ class _Cached:
     fields: dict[str, TextAnalysis]
     vectors: np.ndarray | None = None  # dense passage vectors, when a model is loaded
     latent: np.ndarray | None = None  # folded into the current latent basis
+
+    def spellings(self) -> Counter[tuple[str, str]]:
+        analyses = [*self.phrasings, *self.fields.values()]
+        return Counter(p for a in analyses for p in set(a.spellings))
 
     def latent_terms(self) -> Counter[str]:
         return latent_features(
@@ -71,6 +76,7 @@ class _Snapshot:
     dense: Any = None
     latent: tuple[LatentBasis, np.ndarray] | None = None  # basis, unit entry vectors
     word_vectors: FaqVectors | None = None
+    speller: KanaSpeller = field(default_factory=lambda: KanaSpeller(Counter()))
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,6 +128,8 @@ class Retriever:
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._cache: dict[int, _Cached] = {}
+        # Over self._cache; counts fall to 0 (not removed) when entries go.
+        self._spelling_counts: Counter[tuple[str, str]] = Counter()
         self._last_check = 0.0
         self._encoder = None
         self._encoder_tried = False
@@ -267,6 +275,7 @@ class Retriever:
             started = time.perf_counter()
             if snap is not None and snap.meta != meta:
                 self._cache.clear()
+                self._spelling_counts.clear()
                 self._latent_basis = None
             versions = entry_versions(session)
             changed = [
@@ -279,10 +288,13 @@ class Retriever:
             tuned = tuned_settings(session)
         removed = [pk for pk in self._cache if pk not in versions]
         for pk in removed:
-            del self._cache[pk]
+            self._spelling_counts.subtract(self._cache.pop(pk).spellings())
         self._latent_changes += len(records) + len(removed)
         for record in records:
+            if record.pk in self._cache:
+                self._spelling_counts.subtract(self._cache[record.pk].spellings())
             self._cache[record.pk] = self._analyse(record, versions.get(record.pk))
+            self._spelling_counts.update(self._cache[record.pk].spellings())
         config = self.config.with_overrides(tuned)
         synonyms = self._synonym_groups(store_groups)
         cached = [self._cache[pk] for pk in sorted(self._cache)]
@@ -320,6 +332,7 @@ class Retriever:
             dense=dense,
             latent=latent,
             word_vectors=faq_vectors,
+            speller=KanaSpeller(self._spelling_counts),
             info={"reanalysed": len(records)},
         )
         log.debug(
@@ -412,7 +425,8 @@ class Retriever:
         if context and context.strip() and snap.config.context_weight > 0:
             parts.append((context, snap.config.context_weight))
         for i, (part, scale) in enumerate(parts):
-            analysis = analyze(self.normalizer, part, units=scale)
+            spelled = snap.speller.respell(self.normalizer, part)
+            analysis = analyze(self.normalizer, spelled, units=scale)
             query.units.extend(analysis.units)
             if i == 0:  # an earlier question given as context would pull the topic
                 query.terms = analysis.base
