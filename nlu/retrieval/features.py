@@ -68,9 +68,15 @@ def _units(a: Analysis, scale: float) -> tuple[QueryUnit, ...]:
 
 
 def analyze(
-    normalizer: JapaneseNormalizer, text: str, ngrams: bool = True, units: float = 0.0
+    normalizer: JapaneseNormalizer,
+    text: str,
+    ngrams: bool = True,
+    units: float = 0.0,
+    faq_spellings: bool = False,
 ) -> TextAnalysis:
-    """``units``: for a question, the weight scale of its :class:`QueryUnit` (0: none)."""
+    """``units``: for a question, the weight scale of its :class:`QueryUnit` (0: none).
+    ``faq_spellings``: keep the (reading, spelling) pairs of an FAQ text for ``KanaSpeller``
+    (a question's are never used, and would only grow the shared pairs)."""
     a = normalizer.analyze(text)
     feats = [f"w:{w}" for w in a.words]
     feats.extend(f"w:{stem}~" for stem in a.stems)
@@ -88,7 +94,7 @@ def analyze(
         match_text=match_text(a.text),
         base=tuple(map(sys.intern, feats)),
         units=_units(a, units) if units > 0 else (),
-        spellings=tuple(_shared_pair(p) for p in spellings(a.units)),
+        spellings=tuple(_shared_pair(p) for p in spellings(a.units)) if faq_spellings else (),
     )
 
 

@@ -235,13 +235,15 @@ class Retriever:
         return SynonymSet(groups, self.normalizer)
 
     def _analyse(self, record: EntryRecord, key: tuple[Any, ...]) -> _Cached:
-        n = self.normalizer
-        phrasings = [analyze(n, record.question)]
-        phrasings.extend(analyze(n, a) for a in record.alternates)
+        def faq(text: str, ngrams: bool = True) -> TextAnalysis:
+            return analyze(self.normalizer, text, ngrams=ngrams, faq_spellings=True)
+
+        phrasings = [faq(record.question)]
+        phrasings.extend(faq(a) for a in record.alternates)
         fields = {
-            "keywords": analyze(n, " ".join(record.keywords)),
-            "category": analyze(n, record.category),
-            "answer": analyze(n, record.answer_text, ngrams=self.config.answer_ngrams),
+            "keywords": faq(" ".join(record.keywords)),
+            "category": faq(record.category),
+            "answer": faq(record.answer_text, ngrams=self.config.answer_ngrams),
         }
         return _Cached(key=key, record=record, phrasings=phrasings, fields=fields)
 

@@ -80,21 +80,20 @@ class KanaSpeller:
             if katakana:
                 tokens = normalizer.tokenize(normalized) if tokens is None else tokens
                 unknown = any(t.oov for t in tokens if t.start < end and t.end > start)
-                if unknown and sum(e - b for b, e, _ in words) == len(run.replace("ー", "")):
-                    spelled = _replace(run, words)
-                    text = text[: start + shift] + spelled + text[end + shift :]
-                    shift += len(spelled) - len(run)
-                    cost = None
-                continue
-            # One word at a time, left to right, each kept only if Sudachi clearly prefers it.
+                if not unknown or sum(e - b for b, e, _ in words) < len(run.replace("ー", "")):
+                    continue
+            # One word at a time, left to right. In a hiragana run each is kept only if Sudachi
+            # clearly prefers it; an unknown katakana run takes them all.
             for b, e, word in words:
                 at = start + shift + b
                 candidate = text[:at] + word + text[at + e - b :]
-                candidate_cost = normalizer.cost(candidate)
-                cost = normalizer.cost(text) if cost is None else cost
-                if candidate_cost <= cost - MIN_GAIN:
-                    text, cost = candidate, candidate_cost
-                    shift += len(word) - (e - b)
+                candidate_cost = None if katakana else normalizer.cost(candidate)
+                if candidate_cost is not None:
+                    cost = normalizer.cost(text) if cost is None else cost
+                    if candidate_cost > cost - MIN_GAIN:
+                        continue
+                text, cost = candidate, candidate_cost
+                shift += len(word) - (e - b)
         return text
 
     def _words(self, run: str) -> list[tuple[int, int, str]]:
@@ -121,9 +120,3 @@ class KanaSpeller:
                 found.append((previous, i, surface))
             i = previous
         return found[::-1]
-
-
-def _replace(run: str, words: list[tuple[int, int, str]]) -> str:
-    for start, end, word in reversed(words):
-        run = run[:start] + word + run[end:]
-    return run
