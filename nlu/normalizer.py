@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sudachipy import Dictionary, SplitMode
+from sudachipy import Dictionary, Morpheme, SplitMode
 
 __all__ = [
     "DICTIONARY_NAME",
@@ -63,6 +63,10 @@ _READING_BREAK_POS = frozenset(
 )
 # Function verbs and adjectives (する, いる, ある, なる, できる, 下さる, 欲しい, ...).
 _STOP_POS_SECOND = frozenset({("動詞", "非自立可能"), ("形容詞", "非自立可能")})
+# Verbs that frame a request (〜を知りたい, 教えてください, 〜か分かりますか, お願いします) and say
+# nothing of its topic. Counted as words, they made 「保育園をやめるときの手続きを知りたい」 prefer
+# 「保育園の空き状況を知りたい」 to the entry about leaving (normalized forms).
+REQUEST_VERBS = frozenset({"知る", "教える", "分かる", "思う", "聞く", "願う", "頂く"})
 
 _HIRA_START, _HIRA_END = 0x3041, 0x3096
 _KATA_OFFSET = 0x60
@@ -309,6 +313,10 @@ def _is_stop(pos: Sequence[str]) -> bool:
     return pos[0] in STOP_POS or (pos[0], pos[1] if len(pos) > 1 else "") in _STOP_POS_SECOND
 
 
+def _says_no_topic(m: Morpheme, pos: Sequence[str]) -> bool:
+    return _is_stop(pos) or (pos[0] == "動詞" and m.normalized_form() in REQUEST_VERBS)
+
+
 # Kana that end a verb's dictionary form (う段) or its noun form (い段, 連用形).
 _VERB_ENDINGS = frozenset("うくぐすつぬぶむる")
 _NOUN_FORM_ENDINGS = frozenset("いきぎしちにびみりえけげせてねべめれ")
@@ -450,7 +458,7 @@ class JapaneseNormalizer:
                 close(seg, segments)
                 close(rseg, reading_segments)
                 reading.append(m.surface())
-                if not _is_stop(pos):
+                if not _says_no_topic(m, pos):
                     word = _fold(m.normalized_form()) or m.surface()
                     words.append(word)
                     chunk_words.append(word)
@@ -466,7 +474,7 @@ class JapaneseNormalizer:
                 close(rseg, reading_segments)
             else:
                 rseg.append(r)
-            if _is_stop(pos):
+            if _says_no_topic(m, pos):
                 close(seg, segments)
                 continue
             seg.append(m.surface())

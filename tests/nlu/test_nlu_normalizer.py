@@ -105,6 +105,18 @@ def test_stop_parts_of_speech_are_filtered(normalizer: JapaneseNormalizer) -> No
     assert not {"が", "の", "です", "出来る", "欲しい"} & set(words)
 
 
+def test_request_verbs_carry_no_topic(normalizer: JapaneseNormalizer) -> None:
+    """「知りたい」「教えてください」 frame the question; the topic is the rest."""
+    asked = normalizer.analyze("保育園をやめるときの手続きを知りたい")
+    assert {"保育園", "やめる", "手続き"} <= set(asked.words)
+    assert "知る" not in asked.words
+    assert [u.word for u in asked.units] == ["保育園", "やめる", "時", "手続き"]
+    for frame in ("教えてください", "分かりますか", "お願いします", "と思います"):
+        assert normalizer.analyze(frame).words == (), frame
+    # The same verbs as content stay: 聞こえる is not 聞く.
+    assert "聞こえる" in normalizer.analyze("放送が聞こえない").words
+
+
 def test_sudachi_synonym_groups(normalizer: JapaneseNormalizer) -> None:
     def groups(word: str) -> set[int]:
         return set(normalizer.analyze(word).synonym_ids)
