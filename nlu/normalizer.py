@@ -67,6 +67,9 @@ _STOP_POS_SECOND = frozenset({("動詞", "非自立可能"), ("形容詞", "非�
 # nothing of its topic. Counted as words, they made 「保育園をやめるときの手続きを知りたい」 prefer
 # 「保育園の空き状況を知りたい」 to the entry about leaving (normalized forms).
 REQUEST_VERBS = frozenset({"知る", "教える", "分かる", "思う", "聞く", "願う", "頂く"})
+QUESTION_WORDS = frozenset(
+    {"どう", "どこ", "いつ", "何", "幾ら", "どの", "どれ", "誰", "どちら", "どなた", "如何"}
+)
 
 _HIRA_START, _HIRA_END = 0x3041, 0x3096
 _KATA_OFFSET = 0x60
@@ -267,7 +270,8 @@ class Unit:
     """One content word of a text, for coverage ("how much of the question did an entry
     mention"): its normalized form, the verb/noun stem, SudachiDict synonym groups, the
     normalized forms of its mode-A parts, its kana reading and surface. A hiragana-only run
-    (see ``_KANA_CHUNK_RE``) is one unit whose ``parts`` are the words Sudachi found in it."""
+    (see ``_KANA_CHUNK_RE``) is one unit whose ``parts`` are the content words Sudachi found in
+    it; a run with none gives no unit."""
 
     word: str
     surface: str
@@ -435,6 +439,7 @@ class JapaneseNormalizer:
         units: list[Unit] = []
         chunks = [(c.start(), c.end()) for c in _KANA_CHUNK_RE.finditer(normalized)]
         chunk_words: list[str] = []
+        chunk_kinds: set[str] = set()  # "grammar" (particle, auxiliary), "question" (どこ, いつ)
         chunk_at = 0  # index of the next kana chunk not yet closed
 
         def close_chunk() -> None:
@@ -443,8 +448,13 @@ class JapaneseNormalizer:
             text = normalized[b:e]
             segments.append(text)
             reading_segments.append(text)
-            units.append(Unit(text, text, text, (), tuple(dict.fromkeys(chunk_words))))
+            # A question word and its grammar only (どうすればいいですか, どこでもらえる, いつまで)
+            # names nothing an entry could mention. Other runs of function words are more likely
+            # words Sudachi misread: じゅうみんひょう (adverb, verb, adverb), かんでんち.
+            if chunk_words or chunk_kinds != {"grammar", "question"}:
+                units.append(Unit(text, text, text, (), tuple(dict.fromkeys(chunk_words))))
             chunk_words.clear()
+            chunk_kinds.clear()
             chunk_at += 1
 
         for offset, m in self._morphemes(normalized, "C"):
@@ -458,6 +468,10 @@ class JapaneseNormalizer:
                 close(seg, segments)
                 close(rseg, reading_segments)
                 reading.append(m.surface())
+                if pos[0] in ("助詞", "助動詞"):
+                    chunk_kinds.add("grammar")
+                elif m.normalized_form() in QUESTION_WORDS:
+                    chunk_kinds.add("question")
                 if not _says_no_topic(m, pos):
                     word = _fold(m.normalized_form()) or m.surface()
                     words.append(word)

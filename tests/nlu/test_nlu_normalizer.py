@@ -117,6 +117,16 @@ def test_request_verbs_carry_no_topic(normalizer: JapaneseNormalizer) -> None:
     assert "聞こえる" in normalizer.analyze("放送が聞こえない").words
 
 
+def test_kana_runs_of_grammar_are_no_unit(normalizer: JapaneseNormalizer) -> None:
+    """A trailing 「どこでもらえる」 is grammar; 「じゅうみんひょう」, which Sudachi also reads as
+    function words, is a word typed in kana."""
+    assert [u.word for u in normalizer.analyze("住民票 どこでもらえる").units] == ["住民票"]
+    asked = normalizer.analyze("カードをなくした。どうしたらいいですか")
+    assert [u.word for u in asked.units] == ["カード", "なくす"]
+    typed = normalizer.analyze("じゅうみんひょう いつまで")
+    assert [u.word for u in typed.units] == ["じゅうみんひょう"]
+
+
 def test_sudachi_synonym_groups(normalizer: JapaneseNormalizer) -> None:
     def groups(word: str) -> set[int]:
         return set(normalizer.analyze(word).synonym_ids)
