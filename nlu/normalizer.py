@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sudachipy import Dictionary, Morpheme, SplitMode
+from sudachipy import Dictionary, SplitMode
 
 __all__ = [
     "DICTIONARY_NAME",
@@ -262,7 +262,7 @@ class Token:
 
     @property
     def is_stop(self) -> bool:
-        return _is_stop(self.pos)
+        return _is_stop(self.pos, self.normalized)
 
 
 @dataclass(frozen=True)
@@ -311,14 +311,13 @@ class Analysis:
         return out
 
 
-def _is_stop(pos: Sequence[str]) -> bool:
+def _is_stop(pos: Sequence[str], form: str = "") -> bool:
+    """Function words by part of speech, and the request verbs (``form``: normalized form)."""
     if not pos:
         return True
+    if pos[0] == "動詞" and form in REQUEST_VERBS:
+        return True
     return pos[0] in STOP_POS or (pos[0], pos[1] if len(pos) > 1 else "") in _STOP_POS_SECOND
-
-
-def _says_no_topic(m: Morpheme, pos: Sequence[str]) -> bool:
-    return _is_stop(pos) or (pos[0] == "動詞" and m.normalized_form() in REQUEST_VERBS)
 
 
 # Kana that end a verb's dictionary form (う段) or its noun form (い段, 連用形).
@@ -472,7 +471,7 @@ class JapaneseNormalizer:
                     chunk_kinds.add("grammar")
                 elif m.normalized_form() in QUESTION_WORDS:
                     chunk_kinds.add("question")
-                if not _says_no_topic(m, pos):
+                if not _is_stop(pos, m.normalized_form()):
                     word = _fold(m.normalized_form()) or m.surface()
                     words.append(word)
                     chunk_words.append(word)
@@ -488,7 +487,7 @@ class JapaneseNormalizer:
                 close(rseg, reading_segments)
             else:
                 rseg.append(r)
-            if _says_no_topic(m, pos):
+            if _is_stop(pos, m.normalized_form()):
                 close(seg, segments)
                 continue
             seg.append(m.surface())

@@ -113,6 +113,7 @@ def test_request_verbs_carry_no_topic(normalizer: JapaneseNormalizer) -> None:
     assert [u.word for u in asked.units] == ["保育園", "やめる", "時", "手続き"]
     for frame in ("教えてください", "分かりますか", "お願いします", "と思います"):
         assert normalizer.analyze(frame).words == (), frame
+        assert all(t.is_stop for t in normalizer.tokenize(frame)), frame  # same for tokens
     # The same verbs as content stay: 聞こえる is not 聞く.
     assert "聞こえる" in normalizer.analyze("放送が聞こえない").words
 
